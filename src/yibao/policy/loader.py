@@ -225,7 +225,12 @@ def _chain(first: RegionFile) -> tuple[RegionFile, ...]:
     while chain[-1].parent is not None:
         parent = chain[-1].parent
         if any(rf.region == parent for rf in chain):
-            raise _problem(chain[-1].path, "parent", f"parent chain loops back to {parent}")
+            path = " → ".join([*(rf.region for rf in chain), parent])
+            raise _problem(first.path, "parent", f"parent chain loops: {path}")
+        if parent not in shipped_regions():
+            raise _problem(chain[-1].path, "parent",
+                           f"parent {parent} is not a shipped region "
+                           f"(shipped: {', '.join(shipped_regions())})", "POLICY_UNKNOWN_REGION")
         chain.append(shipped(parent))
     return tuple(chain)
 
