@@ -125,7 +125,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
         return _empty(trace)
     prow = person_index(persons["person_id"], claims["person_id"], "claims")
     settle_day = _days(claims["settle_date"])
-    order = settlement_order(prow, settle_day, claims["claim_id"], persons.height)
+    order = settlement_order(prow, settle_day, claims["claim_id"])
     p_s, day_s = prow[order], settle_day[order]
     year_s = claims["settle_date"].dt.year().to_numpy().astype(np.int64)[order]
     starts = np.flatnonzero(np.r_[True, (p_s[1:] != p_s[:-1]) | (year_s[1:] != year_s[:-1])])
