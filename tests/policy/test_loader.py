@@ -251,18 +251,35 @@ def test_shipped_value_switches_on_its_from_date() -> None:
     assert policy.resolve(D("2024-01-01")).get("financing.individual_contribution") == 40000
 
 
-def test_a_child_entry_shadows_later_parent_entries(tmp_path: Path) -> None:
-    # The nearest region with an entry in force wins, even when the parent has a newer one:
-    # a city that set its own waiting period keeps it after the national 2025 rule.
+def test_a_newer_parent_entry_supersedes_an_older_child_entry(tmp_path: Path) -> None:
+    # SPEC §3: the entry with the latest `from` ≤ date anywhere in the chain applies, so the
+    # national 2025 rule (per_break_year_months 1 from 2025-01-01 in 000000) replaces the
+    # district's 2023 value from 2025, while 2024 still sees the district's own value.
     path = region_file(tmp_path, """\
   enrollment.waiting.per_break_year_months:
     - from: 2023-01-01
       value: 0
       source: "illustrative; test district"
 """)
+    policy = load_policy(path)
+    key = "enrollment.waiting.per_break_year_months"
+    p = policy.resolve(D("2025-06-01")).provenance(key)
+    assert (p.value, p.region) == (1, "000000")
+    p = policy.resolve(D("2024-12-31")).provenance(key)
+    assert (p.value, p.region) == (0, "360402")
+
+
+def test_on_equal_dates_the_nearest_region_wins(tmp_path: Path) -> None:
+    # Both the district and 000000 have an entry from 2025-01-01: the district's applies.
+    path = region_file(tmp_path, """\
+  enrollment.waiting.per_break_year_months:
+    - from: 2025-01-01
+      value: 2
+      source: "illustrative; test district"
+""")
     p = load_policy(path).resolve(D("2025-06-01")).provenance(
         "enrollment.waiting.per_break_year_months")
-    assert (p.value, p.region) == (0, "360402")
+    assert (p.value, p.region) == (2, "360402")
 
 
 def test_yuan_and_ratios_become_fen_and_basis_points(tmp_path: Path) -> None:

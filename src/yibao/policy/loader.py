@@ -176,13 +176,15 @@ class Policy:
         return self.chain[0].name
 
     def lookup(self, key: str, on: dt.date) -> Provenance | None:
-        """The entry in force for ``key`` on ``on``, nearest region first."""
+        """The entry in force for ``key`` on ``on``: the latest ``from`` ≤ ``on`` anywhere in
+        the chain; on equal dates the nearest region wins (SPEC §3, docs/decisions.md)."""
+        best: Provenance | None = None
         for rf in self.chain:
             current = [e for e in rf.parameters.get(key, ()) if e.start <= on]
-            if current:
+            if current and (best is None or current[-1].start > best.start):
                 e = current[-1]
-                return Provenance(key, e.value, e.raw, rf.region, rf.name, e.start, e.source)
-        return None
+                best = Provenance(key, e.value, e.raw, rf.region, rf.name, e.start, e.source)
+        return best
 
     def resolve(self, on: dt.date) -> Resolved:
         return Resolved(self, on)
