@@ -153,8 +153,10 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
         found = hit >= 0
         starts_py = _days(person_years["benefit_start"])
         benefit_start[found] = starts_py[hit[found]]
-        caps = person_years["major_cap"].fill_null(-1).to_numpy().astype(np.int64)
-        cap_override = np.where(found, caps[np.maximum(hit, 0)], yt.major_cap[g_yidx])
+        caps = person_years["major_cap"]
+        has_cap = found & caps.is_not_null().to_numpy()[np.maximum(hit, 0)]
+        cap_values = caps.fill_null(0).to_numpy().astype(np.int64)[np.maximum(hit, 0)]
+        cap_override = np.where(has_cap, cap_values, yt.major_cap[g_yidx])
     categories = list_mask(persons["categories"], list(CATEGORIES))[g_person]
     gt = group_terms(yt, g_yidx, categories, cap_override)
     acc, chronic_acc = _opening(opening, persons, g_person, g_year, diseases)

@@ -1,0 +1,92 @@
+"""Contribution, assisted contribution and fiscal subsidy per enrolment (参保与筹资), SPEC §6.1.
+
+Parameters are those in force on 1 January of the enrolment year. Every resident
+enrolment (residence-permit holders included) carries the per-capita fiscal
+subsidy, split central → provincial → local exactly in fen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from yibao.engine.enrollment import History, benefit_starts
+from yibao.engine.order import person_index
+from yibao.engine.terms import list_mask
+from yibao.money import mul_bp
+from yibao.policy import Policy
+from yibao.policy.model import CATEGORIES
+
+ENROLMENT_COLUMNS = [
+    "person_id", "year", "region", "standard", "assisted", "assisted_category", "due", "paid",
+    "owed", "subsidy", "subsidy_central", "subsidy_provincial", "subsidy_local",
+    "benefit_start", "waiting_months", "waiting_reason",
+]
+ENROLMENT_MONEY = ["standard", "assisted", "due", "paid", "owed", "subsidy", "subsidy_central",
+                   "subsidy_provincial", "subsidy_local"]
+SUMMARY_MONEY = ["individual_contributions", "assistance_paid", "subsidy", "subsidy_central",
+                 "subsidy_provincial", "subsidy_local", "major_illness_transfer", "owed"]
+
+
+def subsidy_split(subsidy: int, central_share: int, provincial_share: int) -> tuple[int, int, int]:
+    """(central, provincial, local): round(s × c), round((s − central) × p), the rest."""
+    central = mul_bp(subsidy, central_share)
+    provincial = mul_bp(subsidy - central, provincial_share)
+    return central, provincial, subsidy - central - provincial
+
+
+def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, year: int,
+            history: History) -> pl.DataFrame:
+    """Per resident enrolment of ``year``: the columns of SPEC §6.1, money in fen."""
+    res = enrollments.filter((pl.col("scheme") == "resident") & (pl.col("year") == year))
+    on = policy.resolve(dt.date(year, 1, 1))
+    standard = int(on.get("financing.individual_contribution"))
+    rows = person_index(persons["person_id"], res["person_id"], "enrollments")
+    held = list_mask(persons["categories"], list(CATEGORIES))[rows]
+    assisted = np.zeros(res.height, np.int64)
+    category = np.full(res.height, None, dtype=object)
+    for name, rule in reversed(on.get("financing.assistance_subsidy").items()):
+        hit = (held & (1 << CATEGORIES.index(name))) != 0
+        amount = mul_bp(standard, rule.ratio) if rule.ratio is not None else rule.amount
+        assisted[hit] = min(standard, amount)
+        category[hit] = name
+    due = standard - assisted
+    paid = res["contribution_paid"].to_numpy().astype(np.int64)
+    subsidy = int(on.get("financing.fiscal_subsidy"))
+    shares = on.get("financing.provincial_share")
+    region_class = on.get("financing.region_class")
+    central, provincial, local = subsidy_split(subsidy, on.get("financing.central_share"),
+                                               shares[region_class])
+    starts = benefit_starts(policy, persons, res, history, [year])
+    return pl.DataFrame({
+        "person_id": res["person_id"], "year": res["year"], "region": res["region"],
+        "standard": np.full(res.height, standard, np.int64), "assisted": assisted,
+        "assisted_category": pl.Series(category, dtype=pl.String),
+        "due": due, "paid": paid, "owed": np.maximum(0, due - paid),
+        "subsidy": np.full(res.height, subsidy, np.int64),
+        "subsidy_central": np.full(res.height, central, np.int64),
+        "subsidy_provincial": np.full(res.height, provincial, np.int64),
+        "subsidy_local": np.full(res.height, local, np.int64),
+        "benefit_start": starts["benefit_start"], "waiting_months": starts["waiting_months"],
+        "waiting_reason": starts["waiting_reason"],
+    })
+
+
+def summarise_financing(policy: Policy, rows: pl.DataFrame, year: int) -> pl.DataFrame:
+    """Per region and year: enrollees, contributions, subsidy by level, transfer, owed."""
+    on = policy.resolve(dt.date(year, 1, 1))
+    transfer = (on.get("financing.major_illness_funding")
+                if on.has("financing.major_illness_funding") else None)
+    out = rows.group_by("region", "year").agg(
+        pl.col("person_id").n_unique().alias("enrollees"),
+        pl.col("paid").sum().alias("individual_contributions"),
+        pl.col("assisted").sum().alias("assistance_paid"),
+        pl.col("subsidy").sum(), pl.col("subsidy_central").sum(),
+        pl.col("subsidy_provincial").sum(), pl.col("subsidy_local").sum(),
+        pl.col("owed").sum(),
+    ).sort("region")
+    return out.with_columns(
+        (pl.col("enrollees").cast(pl.Int64) * transfer if transfer is not None
+         else pl.lit(None, pl.Int64)).alias("major_illness_transfer"))
