@@ -8,26 +8,19 @@ only puts them in words next to the parameters that produced them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from yibao.engine.settlement import settle
+from yibao.engine.enrollment import build_history
+from yibao.engine.explain_enrolment import enrolment_steps
+from yibao.engine.explain_types import Step
+from yibao.engine.person_years import settle_claims
 from yibao.errors import InputError, Problem
 from yibao.money import bp_to_ratio, fen_to_yuan
-from yibao.policy import Policy, Provenance
+from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES
-
-
-@dataclass
-class Step:
-    """One step of a settlement: what was computed, the figure, and the parameters used."""
-
-    title: str
-    formula: str
-    amount: int | None = None
-    params: list[Provenance] = field(default_factory=list)
 
 
 @dataclass
@@ -59,7 +52,7 @@ def _category(bit: int) -> str:
 
 def explain_claim(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                   claims: pl.DataFrame, claim_id: str, *,
-                  person_years: pl.DataFrame | None = None,
+                  history: pl.DataFrame | None = None,
                   opening: pl.DataFrame | None = None) -> Explanation:
     """Settle the claim's person-year with a trace and narrate the claim's steps."""
     row = claims.filter(pl.col("claim_id") == claim_id)
@@ -68,14 +61,16 @@ def explain_claim(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFra
                                   field="claim_id")])
     person = row["person_id"][0]
     own = claims.filter(pl.col("person_id") == person)
-    run = settle(policy, persons, enrollments, own, person_years=person_years,
-                 opening=opening, trace=True)
+    run = settle_claims(policy, persons, enrollments, own, history=history, opening=opening,
+                        trace=True)
     assert run.trace is not None
     at = own["claim_id"].to_list().index(claim_id)
     claim = own.row(at, named=True)
     result = run.results.row(at, named=True)
     t = run.trace.row(at, named=True)
-    return Explanation(claim, result, _steps(policy, claim, result, t, run.diseases))
+    hist = build_history(persons, enrollments, history, through=result["year"])
+    steps = enrolment_steps(policy, persons, enrollments, hist, person, result["year"])
+    return Explanation(claim, result, steps + _steps(policy, claim, result, t, run.diseases))
 
 
 def _steps(policy: Policy, c: dict[str, Any], r: dict[str, Any], t: dict[str, Any],

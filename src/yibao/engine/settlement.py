@@ -136,7 +136,11 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     first_year, last_year = int(year_s.min()), int(year_s.max())
     years = range(first_year, last_year + 1)
     last_day = dt.date(1970, 1, 1) + dt.timedelta(days=int(day_s.max()))
-    diseases = disease_codes(policy, [dt.date(y, 1, 1) for y in years] + [last_day])
+    # every date a per-claim term may change is an epoch of claim_epochs: a disease defined
+    # only between two such dates must still have an index
+    changes = policy.change_dates(["outpatient.chronic.diseases"],
+                                  dt.date(first_year, 1, 1), last_day)
+    diseases = disease_codes(policy, [dt.date(y, 1, 1) for y in years] + changes + [last_day])
     yt = year_terms(policy, years, diseases)
     ep = claim_epochs(policy, dt.date(first_year, 1, 1), last_day, diseases)
     y_idx = year_s - first_year
