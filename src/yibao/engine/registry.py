@@ -25,14 +25,18 @@ def _records(enrollments: pl.DataFrame) -> pl.DataFrame:
         pl.format("enrollments #{}: {} {}", "row", "region", "scheme").alias("record"))
 
 
-def _pairs(df: pl.DataFrame, on: list[str], differ: str, check: str) -> pl.DataFrame:
-    left = df.select(*on, differ, "person_id", "year", "record", "row")
+def _pairs(df: pl.DataFrame, on: list[str], differ: str, check: str,
+           label: str | None = None) -> pl.DataFrame:
+    """Both records of every pair agreeing on ``on`` and differing in ``differ``."""
+    # a column may be both a key and reported (person_id, year): select each once
+    left = df.select(list(dict.fromkeys([*on, differ, "person_id", "year", "record", "row"])))
     pairs = left.join(left, on=on, suffix="_b").filter(
         (pl.col(differ) != pl.col(f"{differ}_b")) & (pl.col("row") < pl.col("row_b")))
     return pairs.select(
         pl.lit(check).alias("check"), "person_id", "year",
         pl.col("record").alias("record_a"), pl.col("record_b"),
-        pl.format("{} / {}", differ, pl.col(differ), pl.col(f"{differ}_b")).alias("detail"))
+        pl.format(f"{label or differ} {{}} / {{}}", pl.col(differ), pl.col(f"{differ}_b"))
+        .alias("detail"))
 
 
 def check_registry(persons: pl.DataFrame, enrollments: pl.DataFrame) -> pl.DataFrame:
@@ -46,7 +50,8 @@ def check_registry(persons: pl.DataFrame, enrollments: pl.DataFrame) -> pl.DataF
     with_ids = resident.join(persons.select("person_id", "id_number"), on="person_id")
     with_ids = with_ids.filter(pl.col("id_number").is_not_null())
     dup = _pairs(with_ids.rename({"person_id": "pid"}).with_columns(
-        pl.col("pid").alias("person_id")), ["id_number", "year"], "pid", "DUPLICATE_ID_NUMBER")
+        pl.col("pid").alias("person_id")), ["id_number", "year"], "pid", "DUPLICATE_ID_NUMBER",
+        "person_id")
     masked = with_ids.select("person_id", "year", "id_number").unique()
     dup = dup.join(masked, on=["person_id", "year"], how="left").with_columns(
         pl.format("{} ({})", "detail", pl.col("id_number").map_elements(
