@@ -46,12 +46,13 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     rows = person_index(persons["person_id"], res["person_id"], "enrollments")
     held = list_mask(persons["categories"], list(CATEGORIES))[rows]
     assisted = np.zeros(res.height, np.int64)
-    category = np.full(res.height, None, dtype=object)
-    for name, rule in reversed(on.get("financing.assistance_subsidy").items()):
+    rules = list(on.get("financing.assistance_subsidy").items())
+    category = np.full(res.height, -1, np.int64)  # index into rules; -1: none
+    for i, (name, rule) in reversed(list(enumerate(rules))):  # the first listed wins
         hit = (held & (1 << CATEGORIES.index(name))) != 0
         amount = mul_bp(standard, rule.ratio) if rule.ratio is not None else rule.amount
         assisted[hit] = min(standard, amount)
-        category[hit] = name
+        category[hit] = i
     due = standard - assisted
     paid = res["contribution_paid"].to_numpy().astype(np.int64)
     subsidy = int(on.get("financing.fiscal_subsidy"))
@@ -63,7 +64,9 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
         "standard": np.full(res.height, standard, np.int64), "assisted": assisted,
-        "assisted_category": pl.Series(category, dtype=pl.String),
+        "assisted_category": pl.Series(category).replace_strict(
+            {i: name for i, (name, _) in enumerate(rules)}, default=None,
+            return_dtype=pl.String),
         "due": due, "paid": paid, "owed": np.maximum(0, due - paid),
         "subsidy": np.full(res.height, subsidy, np.int64),
         "subsidy_central": np.full(res.height, central, np.int64),
