@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,15 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from yibao.errors import YibaoError
@@ -27,13 +37,15 @@ app = typer.Typer(help="yibao 医保: 城乡居民基本医疗保险 policy, set
                   no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数 policy parameters.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-out = Console()
-err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 F = TypeVar("F", bound=Callable[..., Any])
 
 PolicyOpt = Annotated[str, typer.Option(help="Region code (e.g. 360400) or a policy YAML file.")]
 FileOpt = Annotated[Path, typer.Option(help="CSV, Parquet or JSON Lines file.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Results file: .csv, .parquet or .jsonl.")]
+HistoryOpt = Annotated[list[Path] | None, typer.Option(
+    "--history", help="Earlier years' settlement results (repeatable), for the incentives.")]
 
 
 def reports_errors(fn: F) -> F:
@@ -53,10 +65,33 @@ def reports_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_jobs: list[tuple[Progress, TaskID]] = []
+
+
+@contextmanager
+def job(title: str, phases: int) -> Iterator[None]:
+    """A progress bar over the phases of a long job (read, validate, settle, write)."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        _jobs.append((progress, progress.add_task(title, total=phases)))
+        try:
+            yield
+        finally:
+            _jobs.pop()
+
+
 @contextmanager
 def phase(label: str) -> Iterator[None]:
-    """A status spinner for one phase of a long job, with its elapsed time."""
+    """One phase of a long job: advances the job's bar (or shows a spinner) and its time."""
     start = time.perf_counter()
+    if _jobs:
+        progress, task = _jobs[-1]
+        progress.update(task, description=label)
+        yield
+        progress.advance(task)
+        progress.console.print(f"[dim]{label}: {time.perf_counter() - start:.2f} s[/]")
+        return
     with err.status(f"{label} …"):
         yield
     err.print(f"[dim]{label}: {time.perf_counter() - start:.2f} s[/]")
@@ -83,7 +118,8 @@ def policy_show(
     on = _date(date) if date else dt.date.today()
     chain = " → ".join(f"{rf.region} {rf.name}" for rf in policy.chain)
     table = Table(title=f"{policy.name} ({policy.region}) on {on} — {chain}", show_lines=True)
-    for column in ("key", "value", "region", "from", "source"):
+    table.add_column("key", no_wrap=True)
+    for column in ("value", "region", "from", "source"):
         table.add_column(column, overflow="fold")
     for p in policy.resolve(on).all():
         table.add_row(p.key, _show_raw(p.raw), f"{p.region} {p.region_name}", str(p.start),
@@ -111,20 +147,33 @@ def _inputs(persons: Path, enrollments: Path, claims: Path) -> tuple[Any, Any, A
 @app.command()
 @reports_errors
 def settle(policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt, claims: FileOpt,
-           out_path: OutOpt) -> None:
+           out_path: OutOpt, history: HistoryOpt = None) -> None:
     """一站式结算: settle every claim (basic → major illness → assistance) and write results."""
+    from yibao.engine.person_years import settle_claims
     from yibao.engine.settlement import MONEY_COLUMNS
-    from yibao.engine.settlement import settle as run_settle
     from yibao.io import write_frame
     from yibao.policy import load_policy
 
     pol = load_policy(policy)
-    p, e, c = _inputs(persons, enrollments, claims)
-    with phase(f"结算 settle {c.height:,} claims"):
-        run = run_settle(pol, p, e, c)
-    with phase(f"写出 write {out_path}"):
-        write_frame(run.results, out_path, MONEY_COLUMNS)
+    with job("settle", 4 if history else 3):
+        p, e, c = _inputs(persons, enrollments, claims)
+        past = _history(history)
+        with phase(f"结算 settle {c.height:,} claims"):
+            run = settle_claims(pol, p, e, c, history=past)
+        with phase(f"写出 write {out_path}"):
+            write_frame(run.results, out_path, MONEY_COLUMNS)
     _print_summary(c, run.results, pol.name)
+
+
+def _history(paths: list[Path] | None) -> Any:
+    from yibao.io import read_results
+
+    if not paths:
+        return None
+    import polars as pl
+
+    with phase("读取历史结算 read history"):
+        return pl.concat([read_results(path) for path in paths])
 
 
 def _print_summary(claims: Any, results: Any, name: str) -> None:
@@ -146,14 +195,15 @@ def _print_summary(claims: Any, results: Any, name: str) -> None:
 @app.command()
 @reports_errors
 def explain(claim_id: Annotated[str, typer.Argument(help="The claim to explain.")],
-            policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt, claims: FileOpt) -> None:
+            policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt, claims: FileOpt,
+            history: HistoryOpt = None) -> None:
     """Explain one claim: each step, its figure, and the parameter and source behind it."""
     from yibao.engine.explain import explain_claim
     from yibao.policy import load_policy
 
     pol = load_policy(policy)
     p, e, c = _inputs(persons, enrollments, claims)
-    ex = explain_claim(pol, p, e, c, claim_id)
+    ex = explain_claim(pol, p, e, c, claim_id, history=_history(history))
     r = ex.result
     out.print(f"[bold]claim {claim_id}[/] person {r['person_id']} · {ex.claim['visit_type']} · "
               f"level {ex.claim['facility_level']} · settled {ex.claim['settle_date']}")
@@ -168,6 +218,63 @@ def explain(claim_id: Annotated[str, typer.Argument(help="The claim to explain."
     out.print(table)
     out.print("基本医保 {} · 大病保险 {} · 医疗救助 {} · 个人自付 {}".format(
         *(fen_to_yuan(r[k]) for k in ("basic", "major", "assistance", "oop"))))
+
+
+@app.command()
+@reports_errors
+def finance(policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt,
+            year: Annotated[int, typer.Option(help="The enrolment year.")], out_path: OutOpt,
+            summary: Annotated[Path | None, typer.Option(help="Write the region-level figures.")]
+            = None) -> None:
+    """参保与筹资: contribution, assisted amount, owed, subsidy split and benefit start."""
+    from yibao.engine.enrollment import build_history
+    from yibao.engine.financing import ENROLMENT_MONEY, SUMMARY_MONEY, finance, summarise_financing
+    from yibao.io import read_enrollments, read_persons, write_frame
+    from yibao.policy import load_policy
+
+    pol = load_policy(policy)
+    with phase("读取与校验 read and validate"):
+        p, e = read_persons(persons), read_enrollments(enrollments)
+    with phase(f"筹资 finance {year}"):
+        rows = finance(pol, p, e, year, build_history(p, e, through=year))
+        totals = summarise_financing(pol, rows, year)
+    with phase(f"写出 write {out_path}"):
+        write_frame(rows, out_path, ENROLMENT_MONEY)
+        if summary is not None:
+            write_frame(totals, summary, SUMMARY_MONEY)
+    table = Table(title=f"{pol.name} {year} 筹资汇总 financing summary (yuan)")
+    for column in ("region", "enrollees", *SUMMARY_MONEY):
+        table.add_column(column, justify="left" if column == "region" else "right")
+    for r in totals.iter_rows(named=True):
+        table.add_row(r["region"], f"{r['enrollees']:,}", *[
+            "—" if r[c] is None else fen_to_yuan(r[c]) for c in SUMMARY_MONEY])
+    out.print(table)
+
+
+@app.command()
+@reports_errors
+def check(persons: FileOpt, enrollments: FileOpt,
+          out_path: Annotated[Path | None, typer.Option("--out", help="Write the findings.")]
+          = None) -> None:
+    """重复参保与登记核查: duplicate enrolments and records that contradict a person."""
+    from yibao.engine.registry import CHECKS, check_registry
+    from yibao.io import read_enrollments, read_persons, write_frame
+
+    with phase("读取与校验 read and validate"):
+        p, e = read_persons(persons), read_enrollments(enrollments)
+    findings = check_registry(p, e)
+    if out_path is not None:
+        write_frame(findings, out_path, [])
+    table = Table(title=f"登记核查 registry check: {findings.height:,} finding(s)")
+    for column in ("check", "person_id", "year", "record_a", "record_b", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in findings.head(50).iter_rows(named=True):
+        table.add_row(r["check"], r["person_id"], str(r["year"]), r["record_a"],
+                      r["record_b"] or "", r["detail"])
+    out.print(table)
+    counts = findings.group_by("check").len().sort("check")
+    for r in counts.iter_rows(named=True):
+        out.print(f"{r['check']}: {r['len']:,} — {CHECKS[r['check']]}")
 
 
 @app.command()
