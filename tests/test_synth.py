@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from yibao.synth import CATEGORIES, CHRONIC, CHRONIC_ICD, synth_frames, write_synth
+from yibao.synth import CATEGORIES, CHRONIC, CHRONIC_ICD, synth_frames, synth_history, write_synth
 
 YEAR = 2023
 Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
@@ -286,3 +286,143 @@ def test_project_readers_read_what_is_written(fmt: str, tmp_path: Path) -> None:
     assert readers.read_persons(paths["persons"]).equals(persons)
     assert readers.read_enrollments(paths["enrollments"]).equals(enrollments)
     assert readers.read_claims(paths["claims"]).equals(claims)
+
+
+# ── multi-year histories (synth_history) ─────────────────────────────────────────────────────
+
+FIRST, LAST = 2018, 2026  # nine years: room for a 5-year break with a year on either side
+
+
+@pytest.fixture(scope="module")
+def history() -> Frames:
+    return synth_history("360400", FIRST, LAST, 20_000, seed=5)
+
+
+def test_history_schemas_and_determinism(history: Frames) -> None:
+    persons, enrollments, claims = history
+    assert dict(persons.schema) == PERSONS_SCHEMA
+    assert dict(enrollments.schema) == ENROLLMENTS_SCHEMA
+    assert dict(claims.schema) == CLAIMS_SCHEMA
+    a = synth_history("360400", 2022, 2024, 1_000, seed=3)
+    b = synth_history("360400", 2022, 2024, 1_000, seed=3)
+    c = synth_history("360400", 2022, 2024, 1_000, seed=4)
+    assert all(x.equals(y) for x, y in zip(a, b, strict=True))
+    assert not a[1].equals(c[1])
+
+
+def test_history_covers_every_year_once_per_person(history: Frames) -> None:
+    persons, enrollments, claims = history
+    assert set(enrollments["year"]) == set(range(FIRST, LAST + 1))
+    assert not enrollments.select("person_id", "year").is_duplicated().any()
+    assert enrollments["person_id"].is_in(persons["person_id"].implode()).all()
+    assert set(claims["settle_date"].dt.year()) == set(range(FIRST, LAST + 1))
+    assert claims["claim_id"].n_unique() == claims.height
+    assert (claims["admit_date"].dt.year() == claims["settle_date"].dt.year()).all()
+
+
+def _resident(enrollments: pl.DataFrame) -> pl.DataFrame:
+    return enrollments.filter(pl.col("scheme") == "resident")
+
+
+def test_history_has_breaks_of_one_to_five_years(history: Frames) -> None:
+    _, enrollments, _ = history
+    gaps = (_resident(enrollments).sort("person_id", "year")
+            .with_columns((pl.col("year") - pl.col("year").shift(1).over("person_id") - 1)
+                          .alias("gap"))
+            .filter(pl.col("gap") > 0))
+    assert set(gaps["gap"]) == {1, 2, 3, 4, 5}
+    # back contributions only on a return after a break of at least 2 years, fewer than missed
+    repaid = gaps.filter(pl.col("repaid_years") > 0)
+    assert repaid.height > 0
+    assert (repaid["repaid_years"] < repaid["gap"]).all()
+    assert _resident(enrollments).join(gaps.select("person_id", "year"), on=["person_id", "year"],
+                                       how="anti")["repaid_years"].max() == 0
+
+
+def test_history_late_payers_and_window_payers(history: Frames) -> None:
+    _, enrollments, _ = history
+    res = _resident(enrollments).with_columns(
+        (pl.col("paid_date") >= pl.date(pl.col("year"), 1, 1)).alias("late"))
+    per_year = res.group_by("year").agg(pl.col("late").mean()).sort("year")
+    assert (per_year["late"] > 0.03).all() and (per_year["late"] < 0.2).all()
+    on_time = res.filter(~pl.col("late"))
+    assert (on_time["paid_date"] >= pl.Series([dt.date(y - 1, 9, 1) for y in on_time["year"]])
+            ).all()
+    assert (res["paid_date"] <= pl.Series([dt.date(y, 12, 31) for y in res["year"]])).all()
+
+
+def test_history_newborns_enrol_in_their_birth_year(history: Frames) -> None:
+    persons, enrollments, _ = history
+    born = persons.filter(pl.col("birth_date").dt.year() >= FIRST)
+    assert born.height > 0.05 * persons.height
+    first = _resident(enrollments).group_by("person_id").agg(
+        pl.col("year").min().alias("first"), pl.col("paid_date").sort_by("year").first())
+    joined = born.join(first, on="person_id")
+    at_birth = joined["first"] == joined["birth_date"].dt.year()
+    assert at_birth.mean() > 0.85  # the rest never enrol or join late
+    babies = joined.filter(at_birth)
+    assert (babies["paid_date"] >= babies["birth_date"]).all()
+    # nobody is enrolled for a year before birth
+    all_rows = enrollments.join(persons.select("person_id", "birth_date"), on="person_id")
+    assert (all_rows["year"] >= all_rows["birth_date"].dt.year()).all()
+
+
+def test_history_transfers_from_employee_scheme(history: Frames) -> None:
+    _, enrollments, claims = history
+    moved = enrollments.filter(pl.col("employee_end_date").is_not_null())
+    assert moved.height > 0.005 * enrollments["person_id"].n_unique()
+    assert (moved["scheme"] == "resident").all()
+    assert (moved["employee_end_date"] < moved["paid_date"]).all()
+    gap = (moved["paid_date"] - moved["employee_end_date"]).dt.total_days()
+    assert 0.7 < (gap <= 90).mean() < 0.95  # most inside the 3 grace months, some not
+    employee = enrollments.filter(pl.col("scheme") == "employee")
+    earlier = moved.join(employee, on="person_id", suffix="_emp")
+    assert earlier["person_id"].n_unique() == moved["person_id"].n_unique()
+    assert (earlier["year_emp"] < earlier["year"]).all()
+    # 职工医保 person-years are settled elsewhere: no claim here
+    emp_claims = claims.with_columns(pl.col("settle_date").dt.year().cast(pl.Int32).alias("year"))
+    assert emp_claims.join(employee, on=["person_id", "year"]).height == 0
+
+
+def test_history_zero_claim_years_and_deaths(history: Frames) -> None:
+    persons, enrollments, claims = history
+    res = _resident(enrollments)
+    claimed = claims.select("person_id", pl.col("settle_date").dt.year().cast(pl.Int32)
+                            .alias("year")).unique()
+    zero = res.join(claimed, on=["person_id", "year"], how="anti").height / res.height
+    assert 0.2 < zero < 0.5
+    deaths = persons["death_date"].drop_nulls().dt.year()
+    assert set(deaths) == set(range(FIRST, LAST + 1))
+    # a few are enrolled after death (ENROLLED_AFTER_DEATH for the registry check), not many
+    after = enrollments.join(persons.select("person_id", "death_date"), on="person_id").filter(
+        pl.col("death_date").dt.year() < pl.col("year"))
+    assert 0 < after.height < 0.05 * deaths.len()
+
+
+def test_history_exercises_every_waiting_reason(history: Frames) -> None:
+    persons, enrollments, _ = history
+    from yibao.engine.enrollment import WAITING_REASONS, benefit_starts, build_history
+    from yibao.policy import load_policy
+
+    starts = benefit_starts(load_policy("360400"), persons, enrollments,
+                            build_history(persons, enrollments), list(range(2025, LAST + 1)))
+    assert set(starts["waiting_reason"]) == set(WAITING_REASONS)
+
+
+def test_history_without_claims_and_one_year() -> None:
+    persons, enrollments, claims = synth_history("150000", 2024, 2024, 3_000, seed=1,
+                                                 claims=False)
+    assert claims.height == 0 and dict(claims.schema) == CLAIMS_SCHEMA
+    assert set(enrollments["year"]) == {2024}
+    assert persons.height == 3_000
+    with pytest.raises(ValueError, match="before"):
+        synth_history("360400", 2025, 2024, 10)
+
+
+def test_write_synth_history(tmp_path: Path) -> None:
+    readers = pytest.importorskip("yibao.io.readers")
+    paths = write_synth(tmp_path, "360400", 2026, 400, seed=2, fmt="parquet", first_year=2024)
+    persons, enrollments, claims = synth_history("360400", 2024, 2026, 400, seed=2)
+    assert readers.read_enrollments(paths["enrollments"]).equals(enrollments)
+    assert readers.read_claims(paths["claims"]).equals(claims)
+    assert readers.read_persons(paths["persons"]).equals(persons)

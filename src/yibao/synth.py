@@ -1,4 +1,8 @@
-"""Synthetic persons, enrolments and a year of claims (合成数据) for demos, tests and benchmarks.
+"""Synthetic persons, enrolments and claims (合成数据) for demos, tests and benchmarks.
+
+``synth_frames`` draws one year; ``synth_history`` a span of years with the enrolment histories
+SPEC §5.4 and §6.2 work on (breaks, late payers, newborns, moves from 职工医保, repaid years,
+zero-claim years).
 
 Every column is drawn with NumPy from one seed, a whole column at a time (no per-row Python), so
 2 M persons and 20 M claims take seconds and the same (region, year, persons, seed,
@@ -627,18 +631,228 @@ def synth_frames(
     return person_frame, enrollments, claims
 
 
+# ---- multi-year histories ----
+
+#: kinds of enrolment history and their shares: every year alive; a break of 1–5 years and a
+#: return; never enrolled; 职工医保 throughout; 职工医保 then resident (a transfer); a first
+#: enrolment in a later year (not a newborn); stopped enrolling
+_KINDS = ("regular", "break", "never", "employee", "transfer", "joiner", "lapsed")
+_KIND_SHARE = (0.80, 0.09, 0.02, 0.01, 0.04, 0.02, 0.02)
+REGULAR, BREAK, NEVER, EMPLOYEE, TRANSFER, JOINER, LAPSED = range(len(_KINDS))
+_NO_DEATH = np.iinfo(np.int64).max // 4
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Per (year, person) matrices of a multi-year history, years first."""
+
+    years: I64
+    jan1: I64  # [Y] epoch day of 1 January
+    days: I64  # [Y]
+    alive: BOOL  # alive at some point of the year
+    resident: BOOL  # resident enrolment
+    employee: BOOL  # 职工医保 enrolment
+
+
+def _mortality(age: I64) -> F64:
+    return np.where(age <= 0, 0.003, np.minimum(0.4, 1.5e-5 * np.exp(0.1 * age)))
+
+
+def _span_deaths(rng: np.random.Generator, people: _People, birth: I64, first_year: int,
+                 last_year: int) -> I64:
+    """Death as an epoch day (_NO_DEATH: alive at the end), at the same age-specific rates
+    in every year of the span; those who die earlier do not die again in the last year."""
+    death = np.full(len(birth), _NO_DEATH, dtype=np.int64)
+    for y in range(first_year, last_year):
+        jan1, days = _year_days(y)
+        alive = (birth < jan1 + days) & (death == _NO_DEATH)
+        dies = alive & (rng.random(len(birth)) < _mortality(people.age - (last_year - y)))
+        lo = np.maximum(birth[dies], jan1)
+        death[dies] = lo + np.floor(rng.random(dies.sum()) * (jan1 + days - lo)).astype(np.int64)
+    jan1_last = _year_days(last_year)[0]
+    last = people.dies & (death == _NO_DEATH)
+    death[last] = jan1_last + people.last_day[last]
+    return death
+
+
+def _year_view(people: _People, birth: I64, death: I64, last_year: int, year: int) -> _People:
+    """The person arrays for one year of the span (ages, days alive, deaths in the year)."""
+    jan1, days = _year_days(year)
+    alive = (birth < jan1 + days) & (death >= jan1)
+    born_before = birth < jan1
+    age = np.where(born_before, np.maximum(people.age - (last_year - year), 0), -1)
+    first = np.where(alive, np.clip(birth - jan1, 0, days - 1), 0)
+    dies = alive & (death < jan1 + days)
+    last = np.where(dies, np.clip(death - jan1, 0, days - 1), np.where(alive, days - 1, 0))
+    return _People(people.female, age.astype(np.int64), birth - jan1, first.astype(np.int64),
+                   last.astype(np.int64), dies, people.city, people.assist, people.chronic,
+                   people.id_prefix, people.id_width)
+
+
+def _span(rng: np.random.Generator, people: _People, birth: I64, death: I64,
+          first_year: int, last_year: int) -> tuple[_Span, I64, I64]:
+    """Who is enrolled in which year; also each person's kind of history and turning year."""
+    years = np.arange(first_year, last_year + 1, dtype=np.int64)
+    n, n_years = len(birth), len(years)
+    jan1 = np.array([_year_days(int(y))[0] for y in years], dtype=np.int64)
+    days = np.array([_year_days(int(y))[1] for y in years], dtype=np.int64)
+    alive = (birth[None, :] < (jan1 + days)[:, None]) & (death[None, :] >= jan1[:, None])
+    kind = rng.choice(len(_KINDS), size=n, p=_KIND_SHARE).astype(np.int64)
+    # a change of scheme needs a working age across the span, and a year before and after
+    working = (people.age >= 18 + n_years) & (people.age <= 60)
+    kind[np.isin(kind, (EMPLOYEE, TRANSFER)) & ~working] = REGULAR
+    if n_years < 3:
+        kind[kind == BREAK] = REGULAR
+    if n_years < 2:
+        kind[np.isin(kind, (TRANSFER, JOINER, LAPSED))] = REGULAR
+    k = np.arange(n_years, dtype=np.int64)[:, None]
+    # break: `length` missed years from index `start`, with a year enrolled on either side
+    length = np.minimum(1 + np.floor(rng.random(n) * 5).astype(np.int64), max(n_years - 2, 1))
+    start = 1 + np.floor(rng.random(n) * np.maximum(n_years - 1 - length, 1)).astype(np.int64)
+    # transfer / joiner / lapsed: the year index where the history changes
+    turn = 1 + np.floor(rng.random(n) * max(n_years - 1, 1)).astype(np.int64)
+    resident = alive.copy()
+    resident &= ~((kind == BREAK) & (k >= start) & (k < start + length))
+    resident &= ~np.isin(kind, (NEVER, EMPLOYEE))
+    resident &= ~(np.isin(kind, (TRANSFER, JOINER)) & (k < turn))
+    resident &= ~((kind == LAPSED) & (k >= turn))
+    employee = alive & ((kind == EMPLOYEE) | ((kind == TRANSFER) & (k < turn)))
+    # a few families go on paying after a death (registry check ENROLLED_AFTER_DEATH)
+    death_k = np.searchsorted(jan1, death, side="right") - 1  # year index of the death
+    ghost = (death_k < n_years - 1) & (death < _NO_DEATH) & (rng.random(n) < 0.02)
+    ghost &= resident[np.clip(death_k, 0, n_years - 1), np.arange(n)]
+    resident[np.clip(death_k + 1, 0, n_years - 1)[ghost], np.flatnonzero(ghost)] = True
+    return _Span(years, jan1, days, alive, resident, employee), kind, turn
+
+
+def _history_enrollments(rng: np.random.Generator, people: _People, persons: pl.DataFrame,
+                         birth: I64, death: I64, first_year: int,
+                         last_year: int) -> tuple[pl.DataFrame, _Span]:
+    """Resident and 职工医保 enrolments for every year of the span, in (year, person) order."""
+    sp, kind, turn = _span(rng, people, birth, death, first_year, last_year)
+    n_years, n = sp.resident.shape
+    k = np.arange(n_years, dtype=np.int64)[:, None]
+    # years missed before each resident enrolment, back to the last one (-1: none before)
+    last_k = np.maximum.accumulate(np.where(sp.resident, k, -1), axis=0)
+    before = np.vstack([np.full((1, n), -1, dtype=np.int64), last_k[:-1]])
+    yk, who = np.nonzero(sp.resident | sp.employee)  # row-major: year, then person
+    m = len(yk)
+    employee = sp.employee[yk, who]
+    missed = np.where(before[yk, who] >= 0, yk - 1 - before[yk, who], 0)
+    returning = ~employee & (missed > 0)
+    jan1, days = sp.jan1[yk], sp.days[yk]
+
+    # 集中参保期 1 September – 31 December with a rush before the deadline; 6% pay late,
+    # 40% of those returning after a break. Day indexes are relative to 1 January.
+    window = sp.jan1 - np.array([_epoch_day(dt.date(int(y) - 1, 9, 1)) for y in sp.years])
+    paid = -window[yk] + np.floor(window[yk] * rng.random(m) ** 0.7).astype(np.int64)
+    late = rng.random(m) < np.where(returning, 0.4, 0.06)
+    paid[late] = np.minimum(rng.exponential(45.0, late.sum()).astype(np.int64), days[late] - 1)
+    # newborns pay in the weeks after birth, within the birth year
+    born_in = (birth[who] >= jan1) & (birth[who] < jan1 + days)
+    paid[born_in] = np.minimum(birth[who][born_in] - jan1[born_in]
+                               + rng.integers(0, 60, born_in.sum()), days[born_in] - 1)
+    # a transfer from 职工医保 pays when the job ends, any day of the year: 85% within the
+    # 3 grace months of employee_end_date, the rest 100–300 days after it
+    moves = ~employee & (kind[who] == TRANSFER) & (yk == turn[who])
+    paid[moves] = np.floor(rng.random(moves.sum()) * days[moves]).astype(np.int64)
+    gap = np.where(rng.random(m) < 0.85, rng.integers(1, 90, m), rng.integers(100, 300, m))
+    # nobody pays after death (the ghost enrolments of ENROLLED_AFTER_DEATH excepted)
+    alive_then = death[who] >= jan1
+    paid = np.where(alive_then, np.minimum(paid, death[who] - jan1), paid)
+    paid[employee] = 0
+
+    pays = np.append(np.array(ASSIST_PAYS), 1.0)[people.assist[who]]
+    standard = np.array([_standard_fen(int(y)) for y in sp.years], dtype=np.int64)[yk]
+    contribution = np.round(standard * pays / 100).astype(np.int64) * 100
+    under = rng.random(m) < 0.005
+    contribution[under] = (contribution[under] * rng.random(under.sum()) // 100).astype(
+        np.int64) * 100
+    contribution[employee] = 0
+    # back contributions after a break of 2 or more years, to shorten the variable wait
+    repay = returning & (missed >= 2) & (rng.random(m) < 0.4)
+    repaid = np.where(repay, 1 + np.floor(rng.random(m) * (missed - 1)), 0).astype(np.int32)
+
+    pick = pl.Series(who.astype(np.int64))
+    frame = pl.DataFrame([
+        persons["person_id"].gather(pick),
+        pl.Series("year", sp.years[yk].astype(np.int32), dtype=pl.Int32),
+        persons["region"].gather(pick),
+        pl.Series("scheme", np.where(employee, "employee", "resident"), dtype=pl.String),
+        _dates("paid_date", jan1 + paid, 0),
+        pl.Series("contribution_paid", contribution, dtype=pl.Int64),
+        pl.Series("repaid_years", repaid, dtype=pl.Int32),
+        _dates("employee_end_date", jan1 + paid - gap, 0, moves),
+    ])
+    return frame, sp
+
+
+def synth_history(
+    region: str, first_year: int, last_year: int, persons: int, seed: int = 0,
+    claims_per_person: float | None = None, claims: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Synthetic persons with enrolments and claims for every year first_year .. last_year.
+
+    The population is drawn as of ``last_year`` (as ``synth_frames`` draws it) and followed
+    back: persons born during the span first enrol in their birth year, deaths fall in any
+    year. Histories: most enrol every year they are alive; 9% miss 1–5 consecutive years
+    (bounded by the span) and come back, often paying late and sometimes repaying missed years;
+    4% move from 职工医保 (employee enrolments for the earlier years, then a resident enrolment
+    with ``employee_end_date``); a few never enrol, join late, stop, or stay in 职工医保; 2% of
+    those who die go on being enrolled the next year. Every enrolment year has late payers. A
+    fifth of the person-years have no claim at all (zero-claim years for the incentives).
+    ``claims_per_person`` is per person and year; ``claims=False`` skips the claims (an empty
+    frame), for benchmarks of enrolment alone.
+    """
+    _geography(region)
+    if persons < 0:
+        raise ValueError(f"persons must be ≥ 0: {persons}")
+    if last_year < first_year:
+        raise ValueError(f"last_year {last_year} is before first_year {first_year}")
+    n_years = last_year - first_year + 1
+    streams = np.random.SeedSequence([seed, int(region), first_year, last_year, 2]).spawn(
+        2 + n_years)
+    rng_people, rng_enrol = (np.random.default_rng(s) for s in streams[:2])
+    person_frame, people = _people(rng_people, region, last_year, persons)
+    jan1_last = _year_days(last_year)[0]
+    birth = people.birth_day + jan1_last
+    death = _span_deaths(rng_people, people, birth, first_year, last_year)
+    person_frame = person_frame.with_columns(
+        _dates("death_date", death, 0, death != _NO_DEATH))
+    enrollments, sp = _history_enrollments(rng_enrol, people, person_frame, birth, death,
+                                           first_year, last_year)
+    if not claims:
+        return person_frame, enrollments, synth_frames(region, first_year, 0)[2]
+    blocks = []
+    for k, year in enumerate(range(first_year, last_year + 1)):
+        rng = np.random.default_rng(streams[2 + k])
+        view = _year_view(people, birth, death, last_year, year)
+        # 职工医保 settles its own; the unenrolled claim rarely (NOT_ENROLLED cases); a fifth
+        # of the person-years are healthy: no claim at all
+        may_claim = (sp.alive[k] & ~sp.employee[k]
+                     & (sp.resident[k] | (rng.random(persons) < 0.1))
+                     & (rng.random(persons) >= 0.2))
+        blocks.append(_claims(rng, region, year, view, may_claim, claims_per_person))
+    return person_frame, enrollments, pl.concat(blocks)
+
+
 # ---- writing ----
 
 def write_synth(
     out_dir: Path, region: str, year: int, persons: int, seed: int = 0, fmt: str = "parquet",
-    claims_per_person: float | None = None,
+    claims_per_person: float | None = None, first_year: int | None = None,
 ) -> dict[str, Path]:
-    """Write persons.<fmt>, enrollments.<fmt> and claims.<fmt> into out_dir; return the paths."""
+    """Write persons.<fmt>, enrollments.<fmt> and claims.<fmt> into out_dir; return the paths.
+
+    With ``first_year``, a history from first_year to ``year`` (``synth_history``): enrolments
+    and claims of every year in the one file each.
+    """
     if fmt not in ("parquet", "csv", "jsonl"):
         raise ValueError(f"fmt must be parquet, csv or jsonl: {fmt!r}")
     from yibao.io import write_frame  # money as yuan with two decimals, SPEC §5 conventions
 
-    frames = synth_frames(region, year, persons, seed, claims_per_person)
+    frames = (synth_frames(region, year, persons, seed, claims_per_person) if first_year is None
+              else synth_history(region, first_year, year, persons, seed, claims_per_person))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
