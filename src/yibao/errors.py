@@ -16,7 +16,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = ": ".join(p for p in (self.record, self.field) if p)
-        return f"{where}: {self.message} [{self.code}]" if where else f"{self.message} [{self.code}]"
+        text = f"{self.message} [{self.code}]"
+        return f"{where}: {text}" if where else text
 
 
 @dataclass
@@ -44,6 +45,7 @@ class InputError(YibaoError):
     """Input records break a rule of SPEC §4; nothing was written."""
 
 
-def fail(cls: type[YibaoError], code: str, message: str, record: str = "", field: str = "") -> YibaoError:
+def fail(cls: type[YibaoError], code: str, message: str, record: str = "",
+         field: str = "") -> YibaoError:
     """Build an error of class ``cls`` holding one problem."""
     return cls([Problem(code, message, record, field)])
