@@ -138,3 +138,9 @@ def test_large_clean_decimal_column() -> None:
     fen = pl.Series("total", np.arange(1_000_000, dtype=np.int64))
     result, found = parse(yuan_decimal(fen))  # what write_frame puts in Parquet
     assert found == [] and result == fen.to_list()
+
+
+def test_usual_and_other_forms_in_one_column() -> None:
+    values = pl.Series(["1.00", "+2", "x", ".5", "12", "7.1", "-0", None])
+    # "+2" and ".5" take the general path; "x" is the only bad one; None is REQUIRED
+    assert parse(values) == ([100, 200, None, 50, 1200, 710, 0, None], ["BAD_MONEY", "REQUIRED"])

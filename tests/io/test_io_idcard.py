@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from yibao.io import mask_id_number, valid_id_number
 from yibao.io.idcard import check_char, yyyymmdd
+from yibao.io.report import scrub
 
 # 11010519491231002X: Σ dᵢ·Wᵢ = 167 (7+9+0+5+0+20+2+9+24+27+7+18+30+5+0+0+4), 167 mod 11 = 2 -> "X".
 # 440524188001010014: Σ = 195 (28+36+0+25+16+16+2+8+48+0+0+9+0+5+0+0+2), 195 mod 11 = 8 -> "4".
@@ -82,3 +83,15 @@ def test_yyyymmdd_matches_the_calendar() -> None:
         19700301,
         20000229,
     ]
+
+
+def test_scrub_masks_numbers_inside_other_text() -> None:
+    text = "person_id 'P11010519491231002X', id 11010519491231002x, old 110105491231002"
+    assert scrub(text) == (
+        "person_id 'P110105********002X', id 110105********002x, old 110105*****1002"
+    )
+
+
+def test_scrub_leaves_longer_digit_runs() -> None:
+    claim = "C36040020230086806571"  # 20 digits: no window of it is an id number
+    assert scrub(claim) == claim

@@ -227,6 +227,8 @@ def _int_values(s: pl.Series, col: Column, out: Problems) -> tuple[pl.Series, pl
     dtype = s.dtype
     if dtype.is_integer():
         require(s, col, out)
+        if dtype != pl.UInt64:
+            return s, pl.repeat(False, s.len(), eager=True), s
         v = s.cast(pl.Int64, strict=False)
         return v, s.is_not_null() & v.is_null(), s  # a UInt64 beyond Int64
     if dtype.is_float():
@@ -245,10 +247,15 @@ def _int_values(s: pl.Series, col: Column, out: Problems) -> tuple[pl.Series, pl
         return empty, empty.is_not_null(), s
     t = no_empties(t)
     require(t, col, out)
-    shaped = t.str.contains(_INTEGER)
+    v = t.cast(pl.Int64, strict=False)  # digits with an optional sign
+    failed = t.is_not_null() & v.is_null()
+    if not failed.any():
+        return v, pl.repeat(False, t.len(), eager=True), t
+    rest = blank(t, ~failed)  # "2024.0", too many digits, or not a number
+    shaped = rest.str.contains(_INTEGER)
     out.rows("BAD_INTEGER", col.name, ~shaped, "not an integer", t)
-    v = t.str.replace(r"\.0*$", "").str.strip_prefix("+").cast(pl.Int64, strict=False)
-    return v, shaped.fill_null(False) & v.is_null(), t
+    whole = rest.str.replace(r"\.0*$", "").str.strip_prefix("+").cast(pl.Int64, strict=False)
+    return v.fill_null(whole), shaped.fill_null(False) & whole.is_null(), t
 
 
 def parse_int(s: pl.Series, col: Column, out: Problems) -> pl.Series:
@@ -264,4 +271,4 @@ def parse_int(s: pl.Series, col: Column, out: Problems) -> pl.Series:
             outside = outside | (v > col.hi)
         out.rows("OUT_OF_RANGE", col.name, outside, f"must lie in {col.lo}..{col.hi}", shown)
         v = blank(v, outside)
-    return v.cast(col.dtype).alias(col.name)
+    return v.cast(col.dtype, strict=False).alias(col.name)  # in [lo, hi]: it fits

@@ -63,8 +63,9 @@ ZH: dict[str, str] = {
     "TOO_MANY_PROBLEMS": "问题过多，仅列出前若干条",
 }
 
-# 18-character 身份证号 (or the old 15-digit form) anywhere in a text, not inside a longer run.
-_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# An 18-character 身份证号 (or the old 15-digit form) anywhere in a text, even glued to letters
+# ("P11010519491231002X"), but not a window of a longer run of digits.
+_ID_LIKE = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?![\dXx])")
 
 
 def scrub(text: str) -> str:
@@ -133,10 +134,10 @@ class Problems:
         ``values``, when given, is quoted after the message for each failing row (a frame's
         row as a tuple).
         """
+        if not mask.any():  # the common case: one pass, no copy
+            return
         mask = mask.fill_null(False)
         count = int(mask.sum())
-        if count == 0:
-            return
         self._total += count
         rows = mask.arg_true().head(MAX_PROBLEMS)
         quoted: Sequence[object] | None = None

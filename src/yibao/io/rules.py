@@ -138,7 +138,7 @@ TABLE_RULES: dict[str, Callable[[pl.DataFrame, Problems], None]] = {
 }
 
 
-def _maybe_duplicated(keys: pl.DataFrame) -> bool:
+def maybe_duplicated(keys: pl.DataFrame) -> bool:
     """False when every row of ``keys`` is surely distinct: sort 64-bit row hashes and compare
     neighbours (NumPy's sort beats hashing 20 M strings into a set several times over); the
     random seed keeps anyone from crafting collisions."""
@@ -146,18 +146,23 @@ def _maybe_duplicated(keys: pl.DataFrame) -> bool:
     return bool((hashes[1:] == hashes[:-1]).any())
 
 
-def _duplicated(df: pl.DataFrame, key: tuple[str, ...]) -> pl.Series:
+def _duplicated(df: pl.DataFrame, key: tuple[str, ...], maybe: bool | None) -> pl.Series:
     """Rows whose (complete) key occurs more than once."""
-    if not _maybe_duplicated(df.select(key)):
+    if maybe is None:
+        maybe = maybe_duplicated(df.select(key))
+    if not maybe:
         return pl.repeat(False, df.height, eager=True)
     complete = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
     return df.select(pl.struct(key).is_duplicated() & complete).to_series()
 
 
-def unique_key(df: pl.DataFrame, table: str, out: Problems) -> None:
-    """DUPLICATE for each record after the first with the same key, naming the first."""
+def unique_key(df: pl.DataFrame, table: str, out: Problems, maybe: bool | None = None) -> None:
+    """DUPLICATE for each record after the first with the same key, naming the first.
+
+    ``maybe`` is `maybe_duplicated` of the key if the caller has it already.
+    """
     key = KEYS[table]
-    dup = _duplicated(df, key)
+    dup = _duplicated(df, key, maybe)
     if not dup.any():
         return
     indexed = df.select(key).with_row_index("_row").filter(dup)

@@ -206,16 +206,16 @@ def _jsonl(path: Path, label: str, expected: Sequence[str] | None) -> Source:
     if not data.strip():
         frame = pl.DataFrame(schema=dict.fromkeys(expected or (), pl.String()))
         return Source(label, "jsonl", frame, locate)
-    try:
-        inferred = pl.read_ndjson(data, infer_schema_length=None)
-        keys = inferred.columns
-    except _READ_ERRORS as exc:
-        inferred = None
-        keys = _json_keys(data, label, str(exc))  # raises where a line is bad
     if expected is None:
-        if inferred is None:
-            raise file_error("BAD_JSON", "values of one field have incompatible types", label)
-        return Source(label, "jsonl", inferred, locate)
+        try:
+            return Source(label, "jsonl", pl.read_ndjson(data, infer_schema_length=None), locate)
+        except _READ_ERRORS as exc:
+            _json_keys(data, label, str(exc))  # raises where a line is bad
+            raise file_error("BAD_JSON", "a field's values have clashing types", label) from None
+    try:  # every key of every line: inference only, nothing materialised
+        keys = pl.scan_ndjson(data, infer_schema_length=None).collect_schema().names()
+    except _READ_ERRORS as exc:
+        keys = _json_keys(data, label, str(exc))  # raises where a line is bad
     unknown = [k for k in keys if k not in expected]
     if unknown:
         raise InputError(
