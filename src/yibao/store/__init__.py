@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, migrations, import and the online settlement service."""
