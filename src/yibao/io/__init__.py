@@ -14,6 +14,7 @@ from yibao.io.readers import (
     read_persons,
     read_results,
 )
+from yibao.io.records import records_frame
 from yibao.io.schemas import CLAIMS, ENROLLMENTS, PERSONS, RESULTS, Column, Table
 from yibao.io.writers import write_frame
 
@@ -31,6 +32,7 @@ __all__ = [
     "read_frame_any",
     "read_persons",
     "read_results",
+    "records_frame",
     "valid_id_number",
     "write_frame",
 ]

@@ -70,7 +70,7 @@ class Enrollment(Base):
 
 
 class Claim(Base):
-    """医疗费用 as submitted (SPEC §4); ``body_hash`` makes online settlement idempotent."""
+    """医疗费用 as submitted (SPEC §4)."""
 
     __tablename__ = "claims"
     claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -89,7 +89,6 @@ class Claim(Base):
     diagnosis: Mapped[str] = mapped_column(String(40))
     procedure: Mapped[str | None] = mapped_column(String(40))
     procedure_kind: Mapped[str | None] = mapped_column(String(20))
-    body_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Posting(Base):
@@ -100,7 +99,8 @@ class Posting(Base):
 
     __tablename__ = "postings"
     __table_args__ = (UniqueConstraint("claim_id", "kind"),
-                      Index("ix_postings_person_year", "person_id", "year"))
+                      Index("ix_postings_person_year", "person_id", "year"),
+                      Index("ix_postings_year", "year"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
     claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id"))

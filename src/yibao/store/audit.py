@@ -1,0 +1,21 @@
+"""The append-only audit log: who wrote what, and who saw an unmasked 身份证号."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yibao.store.models import AuditEntry
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def audit(session: Session, username: str, action: str, target: str,
+          detail: dict[str, Any] | None = None) -> None:
+    """Add an entry to the session's transaction (it lands or fails with the write it logs)."""
+    session.add(AuditEntry(at=now(), username=username, action=action, target=target,
+                           detail=detail or {}))
