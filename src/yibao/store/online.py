@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.engine.explain import Explanation, explain_claim
@@ -155,6 +156,12 @@ class SettlementService:
         acc.chronic_raw = {**chronic_before, **chronic_after}
         audit(session, username, "settle", values["claim_id"],
               {k: row[k] for k in ("basic", "major", "assistance", "oop")})
+        try:
+            session.flush()
+        except IntegrityError as exc:  # the same claim_id posted at once for another person
+            raise _problem(ConflictError, "CLAIM_CONFLICT",
+                           f"claim {values['claim_id']} is being settled with other values",
+                           "claim_id", "/claim") from exc
         return Outcome(row, explanation=explanation)
 
     def reverse(self, session: Session, claim_id: str, username: str) -> Outcome:
