@@ -2,25 +2,81 @@
 
 Enrolment history is held as dense person × year matrices (a province has a
 few million persons and a handful of years), so every rule is a handful of
-vectorised column operations per year instead of a per-person loop.
+vectorised column operations per year instead of a per-person loop. Dates are
+worked as day numbers (days since 1970-01-01) in NumPy, calendar months
+included; only the inputs and the output touch Polars.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
 
-from yibao.engine.order import person_index
-from yibao.engine.terms import list_mask
+from yibao.engine.order import _SEED_A, _SEED_B, _build_table, person_index
 from yibao.policy import Policy
-from yibao.policy.model import CATEGORIES
+from yibao.policy.model import CATEGORIES, ConcentratedPeriod
 
 WAITING_REASONS = ("EXEMPT", "NEWBORN", "EMPLOYEE_TRANSFER", "CONCENTRATED", "WAITING_FIXED",
                    "WAITING_VARIABLE", "WAITING_LONG_BREAK")
 EXEMPT, NEWBORN, EMPLOYEE_TRANSFER, CONCENTRATED, FIXED, VARIABLE, LONG_BREAK = range(7)
+_NO_DAY = np.iinfo(np.int32).min
+
+
+class PersonRows:
+    """person_id → row of the persons frame: ``order.person_index`` with its hash table built
+    once, since the history, the benefit starts, the caps and financing all look persons up."""
+
+    def __init__(self, person_ids: pl.Series) -> None:
+        self.person_ids = person_ids
+        seed_a, self._confirm = _hashes(person_ids)
+        self._keys, self._vals, self._duplicates = _build_table(seed_a)
+
+    def __call__(self, wanted: pl.Series, record: str,
+                 subset: np.ndarray | None = None) -> np.ndarray:
+        """Rows for ``wanted`` (only where ``subset`` is true, when given)."""
+        if self._duplicates or wanted.null_count():
+            return person_index(self.person_ids, _subset(wanted, subset), record)
+        hash_a, hash_b = _hashes(wanted)  # hashing all, then subsetting, beats a string filter
+        if subset is not None:
+            hash_a, hash_b = hash_a[subset], hash_b[subset]
+        rows = _probe_confirmed(self._keys, self._vals, self._confirm, hash_a, hash_b)
+        if (rows < 0).any():  # person_index raises the error naming every unknown id
+            return person_index(self.person_ids, _subset(wanted, subset), record)
+        return rows
+
+
+def _subset(s: pl.Series, subset: np.ndarray | None) -> pl.Series:
+    return s if subset is None else s.filter(pl.Series(subset))
+
+
+def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The two independently seeded hashes of ``order.person_index``, worked out together."""
+    both = pl.DataFrame({"id": ids}).select(a=pl.col("id").hash(_SEED_A),
+                                            b=pl.col("id").hash(_SEED_B))
+    return both["a"].to_numpy(), both["b"].to_numpy()
+
+
+@njit(cache=True)
+def _probe_confirmed(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray,
+                     hash_a: np.ndarray, hash_b: np.ndarray) -> np.ndarray:
+    """``order._probe``, then -1 where the second hash does not confirm the match."""
+    mask = np.uint64(keys.shape[0] - 1)
+    out = np.empty(hash_a.shape[0], dtype=np.int64)
+    for i in range(hash_a.shape[0]):
+        h = hash_a[i]
+        slot = h & mask
+        while vals[slot] >= 0 and keys[slot] != h:
+            slot = (slot + np.uint64(1)) & mask
+        row = vals[slot]
+        out[i] = row if row >= 0 and confirm[row] == hash_b[i] else -1
+    return out
 
 
 @dataclass
@@ -29,7 +85,8 @@ class History:
 
     ``basic``/``major`` hold the year's payments from earlier settlement results;
     ``settled`` marks the years those results cover (a year without results
-    cannot count as a zero-claim year).
+    cannot count as a zero-claim year). Rows are the rows of the persons frame the
+    history was built from; pass that frame along with the history.
     """
 
     first_year: int
@@ -37,6 +94,7 @@ class History:
     basic: np.ndarray      # [P, Y] int64 fen
     major: np.ndarray      # [P, Y] int64 fen
     settled: np.ndarray    # [Y] bool
+    lookup: PersonRows | None = None
 
     def column(self, year: int) -> int:
         return year - self.first_year
@@ -45,46 +103,121 @@ class History:
     def years(self) -> range:
         return range(self.first_year, self.first_year + self.enrolled.shape[1])
 
+    def rows(self, persons: pl.DataFrame, wanted: pl.Series, record: str) -> np.ndarray:
+        """Row of ``persons`` (the frame the history was built from) for each of ``wanted``."""
+        if self.lookup is not None and persons.height == self.enrolled.shape[0]:
+            return self.lookup(wanted, record)
+        return person_index(persons["person_id"], wanted, record)
+
+
+@njit(cache=True)
+def _add_into(basic: np.ndarray, major: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+              basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
+    for i in range(rows.shape[0]):
+        basic[rows[i], cols[i]] += basic_paid[i]
+        major[rows[i], cols[i]] += major_paid[i]
+
 
 def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                   results: pl.DataFrame | None = None, *, through: int | None = None) -> History:
     """Dense enrolment and payment history from enrolment records and settlement results."""
-    resident = enrollments.filter(pl.col("scheme") == "resident")
-    spans = [int(y) for y in resident["year"].unique()]
-    if results is not None:
-        spans += [int(y) for y in results["year"].unique()]
+    resident = (enrollments["scheme"] == "resident").fill_null(False).to_numpy()
+    res_year = enrollments["year"].to_numpy()[resident].astype(np.int64)
+    spans = [int(res_year.min()), int(res_year.max())] if res_year.size else []
+    res_years = results["year"].to_numpy().astype(np.int64) if results is not None else None
+    if res_years is not None and res_years.size:
+        spans += [int(res_years.min()), int(res_years.max())]
     if through is not None:
         spans.append(through)
     lo, hi = (min(spans), max(spans)) if spans else (2000, 2000)
     n_years = hi - lo + 1
+    lookup = PersonRows(persons["person_id"])
     h = History(lo, np.zeros((persons.height, n_years), bool),
                 np.zeros((persons.height, n_years), np.int64),
-                np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool))
-    rows = person_index(persons["person_id"], resident["person_id"], "enrollments")
-    h.enrolled[rows, resident["year"].to_numpy().astype(np.int64) - lo] = True
-    if results is not None and results.height:
-        per = results.group_by("person_id", "year").agg(pl.col("basic").sum(),
-                                                         pl.col("major").sum())
-        rows = person_index(persons["person_id"], per["person_id"], "history")
-        cols = per["year"].to_numpy().astype(np.int64) - lo
-        h.basic[rows, cols] = per["basic"].to_numpy()
-        h.major[rows, cols] = per["major"].to_numpy()
-        h.settled[np.unique(results["year"].to_numpy().astype(np.int64) - lo)] = True
+                np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
+    rows = lookup(enrollments["person_id"], "enrollments", resident)
+    h.enrolled[rows, res_year - lo] = True
+    if results is not None and res_years is not None and res_years.size:
+        rows = lookup(results["person_id"], "history")
+        cols = res_years - lo
+        _add_into(h.basic, h.major, rows, cols, results["basic"].to_numpy().astype(np.int64),
+                  results["major"].to_numpy().astype(np.int64))
+        h.settled[np.bincount(cols, minlength=n_years) > 0] = True
     return h
 
 
-def _last_enrolled_before(h: History) -> np.ndarray:
-    """[P, Y]: the last year before each year in which the person was enrolled, or -1."""
-    last = np.full(h.enrolled.shape, -1, np.int64)
-    for t in range(1, h.enrolled.shape[1]):
-        last[:, t] = np.where(h.enrolled[:, t - 1], h.first_year + t - 1, last[:, t - 1])
+def held_categories(lists: pl.Series, codes: Sequence[str]) -> np.ndarray:
+    """Bitmask per row of which ``codes`` a List(String) column holds (bit i = codes[i]).
+
+    The same as ``terms.list_mask``, worked on the flattened values: most persons hold no
+    category, so this costs little however many codes are asked about.
+    """
+    arr = lists.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    mask = np.zeros(len(arr), np.int64)
+    values = pl.Series(pc.list_flatten(arr).cast(pa.large_string()))
+    if values.len() == 0 or not codes:
+        return mask
+    bits = values.replace_strict({c: 1 << i for i, c in enumerate(codes)}, default=0,
+                                 return_dtype=pl.Int64).to_numpy()
+    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64)
+    np.bitwise_or.at(mask, parents[bits != 0], bits[bits != 0])
+    return mask
+
+
+def _days(s: pl.Series) -> np.ndarray:
+    """A Date series as int64 day numbers; null → ``_NO_DAY``."""
+    return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64)
+
+
+def _jan1(year: np.ndarray) -> np.ndarray:
+    """Day number of 1 January of each year (a table over the few years there are)."""
+    lo = int(year.min())
+    table = (np.arange(lo, int(year.max()) + 1) - 1970).astype("datetime64[Y]")
+    jan1: np.ndarray = table.astype("datetime64[D]").astype(np.int64)[year - lo]
+    return jan1
+
+
+def add_months(day: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Calendar months on day numbers: the same day, or the month's last day when it has none
+    (31 August + 3 months = 30 November)."""
+    out = np.array(day, np.int64)
+    some = months != 0  # the calendar work only where there is some
+    out[some] = _add_months(out[some], months[some])
+    return out
+
+
+def _add_months(day: np.ndarray, months: np.ndarray) -> np.ndarray:
+    d = np.asarray(day, np.int64).astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    day_of_month = (d - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + np.asarray(months, np.int64).astype("timedelta64[M]")
+    start = target.astype("datetime64[D]").astype(np.int64)
+    length = (target + 1).astype("datetime64[D]").astype(np.int64) - start
+    out: np.ndarray = start + np.minimum(day_of_month, length - 1)
+    return out
+
+
+@njit(cache=True)
+def _last_enrolled_before(enrolled: np.ndarray, first_year: int, rows: np.ndarray,
+                          year: np.ndarray) -> np.ndarray:
+    """For each (row, year): the last year before it in which the person was enrolled, or -1."""
+    last = np.full(rows.shape[0], -1, np.int64)
+    for i in range(rows.shape[0]):
+        for t in range(min(year[i] - first_year, enrolled.shape[1]) - 1, -1, -1):
+            if enrolled[rows[i], t]:
+                last[i] = first_year + t
+                break
     return last
 
 
-def _add_months(start: pl.Series, months: np.ndarray) -> pl.Series:
-    """Calendar months: the same day, or the month's last day when it has none."""
-    frame = pl.DataFrame({"d": start, "m": months})
-    return frame.select(pl.col("d").dt.offset_by(pl.format("{}mo", pl.col("m"))))["d"]
+def _window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
+    """The concentrated period for ``year`` as day numbers (first, last)."""
+    start, end = window.start, window.end
+    w_start = dt.date(year - 1, *map(int, start.split("-")))
+    w_end = dt.date(year - 1 if end > start else year, *map(int, end.split("-")))
+    return _day(w_start), _day(w_end)
 
 
 def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
@@ -94,76 +227,77 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     SPEC §6.2. Rows come back in the order of those enrolments in ``enrollments``;
     enrolments of other years only serve as history.
     """
-    res = enrollments.filter((pl.col("scheme") == "resident") & pl.col("year").is_in(years))
+    of_years = ((enrollments["scheme"] == "resident") & enrollments["year"].is_in(years)
+                ).fill_null(False)
+    res = enrollments.select("person_id", "year", "region", "paid_date", "repaid_years",
+                             "employee_end_date")
+    res = res if of_years.all() else res.filter(of_years)
     if res.height == 0:
         return res.select("person_id", "year", "region").with_columns(
             pl.lit(None, pl.Date).alias("benefit_start"),
             pl.lit(0, pl.Int32).alias("waiting_months"),
             pl.lit(None, pl.String).alias("waiting_reason"))
-    rows = person_index(persons["person_id"], res["person_id"], "enrollments")
+    rows = history.rows(persons, res["person_id"], "enrollments")
     year = res["year"].to_numpy().astype(np.int64)
-    col = year - history.first_year
-    last = _last_enrolled_before(history)[rows, col]
+    last = _last_enrolled_before(history.enrolled, history.first_year, rows, year)
     first_enrolment = last < 0
     enrolled_prev = last == year - 1
     break_years = np.where(first_enrolment, 0, year - last - 1)
-    birth = persons["birth_date"].gather(rows)
-    birth_year = birth.dt.year().to_numpy().astype(np.int64)
-    categories = list_mask(persons["categories"], list(CATEGORIES))[rows]
-    paid = res["paid_date"]
-    paid_day = paid.cast(pl.Int32).to_numpy()
+    birth = _days(persons["birth_date"])[rows]
+    paid = _days(res["paid_date"])
+    employee_end = _days(res["employee_end_date"])
+    repaid = res["repaid_years"].fill_null(0).to_numpy().astype(np.int64)
+    jan1 = _jan1(year)
 
     months = np.zeros(res.height, np.int64)
     reason = np.full(res.height, FIXED, np.int64)
     waits = np.ones(res.height, bool)  # still to be decided by the waiting rule
-    from_paid = np.ones(res.height, bool)
-    for y in np.unique(year):
-        on = policy.resolve(dt.date(int(y), 1, 1))
-        sel = year == y
-        exempt = [CATEGORIES.index(c) for c in on.get("enrollment.waiting.exempt_categories")]
-        exempt_mask = sum(1 << i for i in exempt)
-        newborn_exempt = "newborn" in on.get("enrollment.waiting.exempt_categories")
+    present = np.flatnonzero(np.bincount(year - year.min())) + year.min()
+    resolved = {int(y): policy.resolve(dt.date(int(y), 1, 1)) for y in present}
+    exempt_lists = {tuple(on.get("enrollment.waiting.exempt_categories"))
+                    for on in resolved.values()}
+    exempt_codes = sorted({c for codes in exempt_lists for c in codes}, key=CATEGORIES.index)
+    held = held_categories(persons["categories"], exempt_codes)[rows]
+    given = (employee_end != _NO_DAY) & (paid != _NO_DAY)
+    for y, on in resolved.items():
+        sel = year == y if len(resolved) > 1 else np.ones(res.height, bool)
+        exempt = on.get("enrollment.waiting.exempt_categories")
+        exempt_mask = sum(1 << exempt_codes.index(c) for c in exempt)
         grace = on.get("enrollment.waiting.employee_grace_months")
-        window = on.get("enrollment.concentrated_period")
-        w_start = dt.date(int(y) - 1, *map(int, window.start.split("-")))
-        end_year = int(y) - 1 if window.end > window.start else int(y)
-        w_end = dt.date(end_year, *map(int, window.end.split("-")))
-        emp_limit = (res["employee_end_date"].dt.offset_by(f"{grace}mo").cast(pl.Int32)
-                     .fill_null(np.iinfo(np.int32).min).to_numpy())
-        transfer = sel & (paid_day <= emp_limit)
-        by_category = sel & ((categories & exempt_mask) != 0)
-        newborn = sel & newborn_exempt & first_enrolment & (birth_year >= y - 1)
-        concentrated = (sel & (paid_day >= _day(w_start)) & (paid_day <= _day(w_end))
+        w_start, w_end = _window(on.get("enrollment.concentrated_period"), y)
+        transfer = sel & given & (paid <= add_months(employee_end, np.where(given, grace, 0)))
+        by_category = sel & ((held & exempt_mask) != 0)
+        born = birth >= _day(dt.date(y - 1, 1, 1))  # in y − 1 or later (null: _NO_DAY)
+        newborn = sel & ("newborn" in exempt) & first_enrolment & born
+        concentrated = (sel & (paid >= w_start) & (paid <= w_end)
                         & (enrolled_prev | first_enrolment))
         for hit, code in ((by_category, EXEMPT), (newborn, NEWBORN), (transfer, EMPLOYEE_TRANSFER),
                           (concentrated, CONCENTRATED)):
-            hit = hit & waits
+            hit &= waits
             reason[hit] = code
             waits &= ~hit
-            from_paid[hit] = False
-        fixed = on.get("enrollment.waiting.fixed_months")
+        # the waiting rule, on the rows left to it only
+        rest = np.flatnonzero(sel & waits)
+        breaks = break_years[rest]
         per_break = on.get("enrollment.waiting.per_break_year_months")
         free = on.get("enrollment.waiting.free_break_years")
+        variable = np.maximum(0, per_break * np.maximum(0, breaks - free) - repaid[rest])
+        total = on.get("enrollment.waiting.fixed_months") + variable
         long_years = on.get("enrollment.waiting.long_break_years")
         long_min = on.get("enrollment.waiting.long_break_min_months")
-        rest = sel & waits
-        variable = np.maximum(0, per_break * np.maximum(0, break_years - free)
-                              - res["repaid_years"].to_numpy().astype(np.int64))
-        total = fixed + variable
-        long_break = (long_years > 0) & (break_years >= long_years) & (total < long_min)
-        months[rest] = np.where(long_break, long_min, total)[rest]
-        reason[rest] = np.select([long_break, variable > 0], [LONG_BREAK, VARIABLE], FIXED)[rest]
-    jan1 = pl.Series([dt.date(int(y), 1, 1) for y in year], dtype=pl.Date)
-    start_point = pl.DataFrame({"a": paid, "b": jan1, "birth": birth}).select(
-        pl.when(pl.Series(from_paid)).then(pl.max_horizontal("a", "b"))
-        .otherwise(pl.when(pl.Series(np.isin(reason, [EXEMPT, NEWBORN, EMPLOYEE_TRANSFER])))
-                   .then(pl.max_horizontal("b", "birth")).otherwise("b")))[:, 0]
+        long_break = (long_years > 0) & (breaks >= long_years) & (total < long_min)
+        months[rest] = np.where(long_break, long_min, total)
+        reason[rest] = np.select([long_break, variable > 0], [LONG_BREAK, VARIABLE], FIXED)
+    # a late payer waits from the day the payment arrived (a missing paid_date: from 1 January);
+    # the exempt from birth; the concentrated-period payer from 1 January
+    start = np.where(waits, np.maximum(paid, jan1),
+                     np.where(reason == CONCENTRATED, jan1, np.maximum(jan1, birth)))
+    start = add_months(start, months)
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
-        "benefit_start": _add_months(start_point, months),
+        "benefit_start": pl.Series(start.astype(np.int32)).cast(pl.Date),
         "waiting_months": pl.Series(months, dtype=pl.Int32),
-        "waiting_reason": pl.Series(np.array(WAITING_REASONS, dtype=object)[reason],
-                                    dtype=pl.String),
+        "waiting_reason": pl.Series(WAITING_REASONS, dtype=pl.String).gather(reason),
     })
 
 
