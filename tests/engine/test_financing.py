@@ -18,7 +18,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yibao.engine.enrollment import build_history
+from yibao.engine.enrollment import benefit_starts, build_history
 from yibao.engine.financing import ENROLMENT_COLUMNS, finance, subsidy_split, summarise_financing
 from yibao.policy import Policy, load_policy
 
@@ -187,3 +187,16 @@ def test_subsidy_parts_add_up(subsidy: int, central_share: int, provincial_share
     central, provincial, local = subsidy_split(subsidy, central_share, provincial_share)
     assert central + provincial + local == subsidy
     assert min(central, provincial, local) >= 0
+
+
+def test_finance_reuses_given_benefit_starts(tmp_path: Path) -> None:
+    policy = city_file(tmp_path, "class2")
+    persons, enrol = frames([("A", ()), ("B", ("dibao",))],
+                            [("A", 2024, 40000, "resident"), ("B", 2024, 0, "resident"),
+                             ("A", 2023, 38000, "resident")])
+    history = build_history(persons, enrol)
+    starts = benefit_starts(policy, persons, enrol, history, [2024])
+    assert finance(policy, persons, enrol, 2024, history, starts=starts).equals(
+        finance(policy, persons, enrol, 2024, history))
+    with pytest.raises(ValueError, match="benefit starts"):
+        finance(policy, persons, enrol, 2024, history, starts=starts.reverse())

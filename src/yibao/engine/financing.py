@@ -12,12 +12,9 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from yibao.engine.enrollment import History, benefit_starts
-from yibao.engine.order import person_index
-from yibao.engine.terms import list_mask
+from yibao.engine.enrollment import History, benefit_starts, held_categories
 from yibao.money import mul_bp
 from yibao.policy import Policy
-from yibao.policy.model import CATEGORIES
 
 ENROLMENT_COLUMNS = [
     "person_id", "year", "region", "standard", "assisted", "assisted_category", "due", "paid",
@@ -38,18 +35,24 @@ def subsidy_split(subsidy: int, central_share: int, provincial_share: int) -> tu
 
 
 def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, year: int,
-            history: History) -> pl.DataFrame:
-    """Per resident enrolment of ``year``: the columns of SPEC §6.1, money in fen."""
-    res = enrollments.filter((pl.col("scheme") == "resident") & (pl.col("year") == year))
+            history: History, *, starts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per resident enrolment of ``year``: the columns of SPEC §6.1, money in fen.
+
+    ``starts``: ``benefit_starts(policy, persons, enrollments, history, [year])`` when the
+    caller has already worked it out (the same rows in the same order); else it is worked out.
+    """
+    of_year = ((enrollments["scheme"] == "resident") & (enrollments["year"] == year)
+               ).fill_null(False)
+    res = enrollments if of_year.all() else enrollments.filter(of_year)
     on = policy.resolve(dt.date(year, 1, 1))
     standard = int(on.get("financing.individual_contribution"))
-    rows = person_index(persons["person_id"], res["person_id"], "enrollments")
-    held = list_mask(persons["categories"], list(CATEGORIES))[rows]
-    assisted = np.zeros(res.height, np.int64)
+    rows = history.rows(persons, res["person_id"], "enrollments")
     rules = list(on.get("financing.assistance_subsidy").items())
+    held = held_categories(persons["categories"], [name for name, _ in rules])[rows]
+    assisted = np.zeros(res.height, np.int64)
     category = np.full(res.height, -1, np.int64)  # index into rules; -1: none
-    for i, (name, rule) in reversed(list(enumerate(rules))):  # the first listed wins
-        hit = (held & (1 << CATEGORIES.index(name))) != 0
+    for i, (_, rule) in reversed(list(enumerate(rules))):  # the first listed wins
+        hit = (held & (1 << i)) != 0
         amount = mul_bp(standard, rule.ratio) if rule.ratio is not None else rule.amount
         assisted[hit] = min(standard, amount)
         category[hit] = i
@@ -60,7 +63,10 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     region_class = on.get("financing.region_class")
     central, provincial, local = subsidy_split(subsidy, on.get("financing.central_share"),
                                                shares[region_class])
-    starts = benefit_starts(policy, persons, res, history, [year])
+    if starts is None:
+        starts = benefit_starts(policy, persons, res, history, [year])
+    elif not starts["person_id"].equals(res["person_id"]):
+        raise ValueError("starts are not the benefit starts of these enrolments")
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
         "standard": np.full(res.height, standard, np.int64), "assisted": assisted,
