@@ -46,7 +46,8 @@ def require(s: pl.Series, col: Column, out: Problems) -> None:
 
 
 def as_text(s: pl.Series, col: Column, out: Problems, ints: bool = True) -> pl.Series | None:
-    """The column as strings, "" as null; None (after a BAD_TYPE) when it cannot be text."""
+    """The column as strings (ids stored as integers too, if ``ints``); None, after a BAD_TYPE
+    problem, when it cannot be text. Empty strings are left to the caller."""
     dtype = s.dtype
     if dtype == pl.String:
         return s

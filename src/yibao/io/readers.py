@@ -55,8 +55,8 @@ def _missing(ids: pl.Series, known: pl.Series) -> pl.Series:
     """Mask of ``ids`` not in ``known``.
 
     Compared as 64-bit hashes with a random seed: a hash not among the known hashes is surely
-    an unknown id, and a chance collision hiding an unknown one has odds of about 2⁻⁴⁰ for a
-    province's population (hashing is ~20× faster than looking 20 M strings up in a set).
+    an unknown id; that an unknown id's hash meets one of 2 M known ones by chance has odds of
+    about 2⁻⁴³. Hashes are several times faster to look up than 20 M strings.
     """
     seed = secrets.randbits(32)
     missing = ~ids.hash(seed=seed).is_in(known.hash(seed=seed).implode())

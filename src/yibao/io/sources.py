@@ -1,7 +1,9 @@
 """Raw frames from CSV, Parquet and JSON Lines files, and where each row came from.
 
 A `Source` holds the file's records as read (CSV and JSONL: every value a trimmed string,
-empty meaning absent; Parquet: the stored types) and a `locate` function naming a row
+empty meaning absent; Parquet: the stored types, ids untrimmed since a program wrote them,
+while codes and enums are trimmed later through their distinct values) and a `locate`
+function naming a row
 `file:line` (CSV: the header is line 1; JSONL: the first record is line 1) or `file:row N`
 (Parquet). Line numbers are only worked out for the rows that are reported. Whatever the
 file holds (binary junk, another encoding, ragged lines), reading ends in an InputError.
@@ -55,11 +57,6 @@ class Source:
     fmt: Fmt
     frame: pl.DataFrame
     locate: Locate
-
-    @property
-    def text(self) -> bool:
-        """Values came as text (CSV, JSONL): all strings, trimmed, empty ones null."""
-        return self.fmt != "parquet"
 
 
 def load(path: str | Path, expected: Sequence[str] | None = None) -> Source:
