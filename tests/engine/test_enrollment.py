@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from yibao.engine.enrollment import benefit_starts, build_history
 from yibao.engine.person_years import settle_claims
+from yibao.errors import InputError
 from yibao.policy import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -408,3 +409,20 @@ def test_benefit_start_never_too_early(case: tuple[list[dict[str, Any]],
         else:
             assert r["waiting_months"] == 0
             assert start == max(D(year, 1, 1), birth[r["person_id"]])
+
+
+def test_unknown_person_is_an_input_error(city: Policy) -> None:
+    """An enrolment or a history result for a person_id not in the persons names it."""
+    persons, enrollments = frames([person("P")], [enrol("P", 2024), enrol("X", 2024)])
+    with pytest.raises(InputError, match="'X'"):
+        build_history(persons, enrollments)
+    persons, enrollments = frames([person("P")], [enrol("P", 2024)])
+    results = pl.DataFrame({"claim_id": ["1"], "person_id": ["Y"], "year": [2023],
+                            "basic": [0], "major": [0]},
+                           schema_overrides={"year": pl.Int32})
+    with pytest.raises(InputError, match="'Y'"):
+        build_history(persons, enrollments, results)
+    history = build_history(persons, enrollments)
+    _, other = frames([person("P")], [enrol("Z", 2024)])
+    with pytest.raises(InputError, match="'Z'"):
+        benefit_starts(city, persons, other, history, [2024])

@@ -38,22 +38,28 @@ class PersonRows:
         seed_a, self._confirm = _hashes(person_ids)
         self._keys, self._vals, self._duplicates = _build_table(seed_a)
 
-    def __call__(self, wanted: pl.Series, record: str,
-                 subset: np.ndarray | None = None) -> np.ndarray:
-        """Rows for ``wanted`` (only where ``subset`` is true, when given)."""
+    def __call__(self, wanted: pl.Series, record: str) -> np.ndarray:
+        """Row for each of ``wanted``; an unknown id is person_index's InputError."""
         if self._duplicates or wanted.null_count():
-            return person_index(self.person_ids, _subset(wanted, subset), record)
-        hash_a, hash_b = _hashes(wanted)  # hashing all, then subsetting, beats a string filter
-        if subset is not None:
-            hash_a, hash_b = hash_a[subset], hash_b[subset]
-        rows = _probe_confirmed(self._keys, self._vals, self._confirm, hash_a, hash_b)
-        if (rows < 0).any():  # person_index raises the error naming every unknown id
-            return person_index(self.person_ids, _subset(wanted, subset), record)
+            return person_index(self.person_ids, wanted, record)
+        rows = np.empty(wanted.len(), np.int64)
+        missing = _probe_confirmed(self._keys, self._vals, self._confirm, *_hashes(wanted),
+                                   rows)
+        if missing:  # person_index raises the error naming every unknown id
+            return person_index(self.person_ids, wanted, record)
         return rows
 
-
-def _subset(s: pl.Series, subset: np.ndarray | None) -> pl.Series:
-    return s if subset is None else s.filter(pl.Series(subset))
+    def mark(self, wanted: pl.Series, record: str, keep: np.ndarray, cols: np.ndarray,
+             target: np.ndarray) -> None:
+        """``target[row of wanted[i], cols[j]] = True`` for the i kept (j counts the kept),
+        without a row array in between: the hot loop of ``build_history``."""
+        if self._duplicates or wanted.null_count():
+            target[person_index(self.person_ids, wanted.filter(pl.Series(keep)), record),
+                   cols] = True
+            return
+        if _probe_mark(self._keys, self._vals, self._confirm, *_hashes(wanted), keep, cols,
+                       target):
+            person_index(self.person_ids, wanted.filter(pl.Series(keep)), record)  # raises
 
 
 def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -64,19 +70,42 @@ def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _probe_confirmed(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray,
-                     hash_a: np.ndarray, hash_b: np.ndarray) -> np.ndarray:
-    """``order._probe``, then -1 where the second hash does not confirm the match."""
+def _find(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.uint64,
+          hash_b: np.uint64) -> int:
+    """``order._probe`` for one id, -1 unless the second hash confirms the match."""
     mask = np.uint64(keys.shape[0] - 1)
-    out = np.empty(hash_a.shape[0], dtype=np.int64)
+    slot = hash_a & mask
+    while vals[slot] >= 0 and keys[slot] != hash_a:
+        slot = (slot + np.uint64(1)) & mask
+    row = vals[slot]
+    return row if row >= 0 and confirm[row] == hash_b else -1
+
+
+@njit(cache=True)
+def _probe_confirmed(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray,
+                     hash_a: np.ndarray, hash_b: np.ndarray, rows: np.ndarray) -> int:
+    """Rows into ``rows``; returns how many were not found."""
+    missing = 0
     for i in range(hash_a.shape[0]):
-        h = hash_a[i]
-        slot = h & mask
-        while vals[slot] >= 0 and keys[slot] != h:
-            slot = (slot + np.uint64(1)) & mask
-        row = vals[slot]
-        out[i] = row if row >= 0 and confirm[row] == hash_b[i] else -1
-    return out
+        rows[i] = _find(keys, vals, confirm, hash_a[i], hash_b[i])
+        missing += rows[i] < 0
+    return missing
+
+
+@njit(cache=True)
+def _probe_mark(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.ndarray,
+                hash_b: np.ndarray, keep: np.ndarray, cols: np.ndarray,
+                target: np.ndarray) -> int:
+    missing, j = 0, 0
+    for i in range(hash_a.shape[0]):
+        if keep[i]:
+            row = _find(keys, vals, confirm, hash_a[i], hash_b[i])
+            if row < 0:
+                missing += 1
+            else:
+                target[row, cols[j]] = True
+            j += 1
+    return missing
 
 
 @dataclass
@@ -135,8 +164,7 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     h = History(lo, np.zeros((persons.height, n_years), bool),
                 np.zeros((persons.height, n_years), np.int64),
                 np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
-    rows = lookup(enrollments["person_id"], "enrollments", resident)
-    h.enrolled[rows, res_year - lo] = True
+    lookup.mark(enrollments["person_id"], "enrollments", resident, res_year - lo, h.enrolled)
     if results is not None and res_years is not None and res_years.size:
         rows = lookup(results["person_id"], "history")
         cols = res_years - lo
