@@ -61,6 +61,16 @@ class PersonRows:
                        target):
             person_index(self.person_ids, wanted.filter(pl.Series(keep)), record)  # raises
 
+    def add(self, wanted: pl.Series, record: str, cols: np.ndarray,
+            values: tuple[np.ndarray, np.ndarray], targets: tuple[np.ndarray, np.ndarray]) -> None:
+        """``targets[k][row of wanted[i], cols[i]] += values[k][i]``, without a row array."""
+        if self._duplicates or wanted.null_count():
+            _add_into(*targets, person_index(self.person_ids, wanted, record), cols, *values)
+            return
+        if _probe_add(self._keys, self._vals, self._confirm, *_hashes(wanted), cols, *values,
+                      *targets):
+            person_index(self.person_ids, wanted, record)  # raises
+
 
 def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """The two independently seeded hashes of ``order.person_index``, worked out together."""
@@ -108,6 +118,29 @@ def _probe_mark(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a:
     return missing
 
 
+@njit(cache=True)
+def _probe_add(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.ndarray,
+               hash_b: np.ndarray, cols: np.ndarray, basic_paid: np.ndarray,
+               major_paid: np.ndarray, basic: np.ndarray, major: np.ndarray) -> int:
+    missing = 0
+    for i in range(hash_a.shape[0]):
+        row = _find(keys, vals, confirm, hash_a[i], hash_b[i])
+        if row < 0:
+            missing += 1
+        else:
+            basic[row, cols[i]] += basic_paid[i]
+            major[row, cols[i]] += major_paid[i]
+    return missing
+
+
+@njit(cache=True)
+def _add_into(basic: np.ndarray, major: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+              basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
+    for i in range(rows.shape[0]):
+        basic[rows[i], cols[i]] += basic_paid[i]
+        major[rows[i], cols[i]] += major_paid[i]
+
+
 @dataclass
 class History:
     """Which person was resident-enrolled in which year (any region), and what was paid.
@@ -139,14 +172,6 @@ class History:
         return person_index(persons["person_id"], wanted, record)
 
 
-@njit(cache=True)
-def _add_into(basic: np.ndarray, major: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-              basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
-    for i in range(rows.shape[0]):
-        basic[rows[i], cols[i]] += basic_paid[i]
-        major[rows[i], cols[i]] += major_paid[i]
-
-
 def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                   results: pl.DataFrame | None = None, *, through: int | None = None) -> History:
     """Dense enrolment and payment history from enrolment records and settlement results."""
@@ -166,10 +191,10 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                 np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
     lookup.mark(enrollments["person_id"], "enrollments", resident, res_year - lo, h.enrolled)
     if results is not None and res_years is not None and res_years.size:
-        rows = lookup(results["person_id"], "history")
         cols = res_years - lo
-        _add_into(h.basic, h.major, rows, cols, results["basic"].to_numpy().astype(np.int64),
-                  results["major"].to_numpy().astype(np.int64))
+        lookup.add(results["person_id"], "history", cols,
+                   (results["basic"].to_numpy().astype(np.int64),
+                    results["major"].to_numpy().astype(np.int64)), (h.basic, h.major))
         h.settled[np.bincount(cols, minlength=n_years) > 0] = True
     return h
 
