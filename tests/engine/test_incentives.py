@@ -301,3 +301,25 @@ def test_cap_never_above_ceiling(case: tuple[dict[str, Any], list[list[bool]],
     assert (t.cap >= base - incentives["break_penalty"] * Y).all()
     assert (t.cap[~t.enrolled] == base).all()
     assert (t.continuity + t.zero_claim >= 0).all()
+
+
+@given(st.lists(st.lists(st.booleans(), min_size=7, max_size=7), min_size=1, max_size=6),
+       st.lists(st.tuples(st.integers(0, 5), st.integers(2025, 2030),
+                          st.sampled_from([0, 0, 100, 5000]),
+                          st.sampled_from([0, 0, 5000, 400000]))),
+       st.integers(2025, 2031))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_shipped_cap_never_above_120_percent(enrolled: list[list[bool]],
+                                             rows: list[tuple[int, int, int, int]],
+                                             year: int) -> None:
+    """360400 (国办发〔2024〕38号 as shipped): whatever the history, cap ≤ 1.2 × 350 000."""
+    ids = [f"P{i}" for i in range(len(enrolled))]
+    persons = persons_frame(ids, "360400")
+    years = {p: [2025 + k for k, e in enumerate(flags) if e]
+             for p, flags in zip(ids, enrolled, strict=True)}
+    paid = [(f"P{i}", y, b, m) for i, y, b, m in rows if i < len(ids)]
+    history = build_history(persons, enrolments(years, "360400"),
+                            results(paid) if paid else None, through=2031)
+    t = major_caps(load_policy("360400"), history, np.arange(len(ids)), year)
+    assert (t.cap <= 350_000 * Y * 12 // 10).all()
+    assert (t.cap >= 350_000 * Y).all()  # the shipped break_penalty is 0
