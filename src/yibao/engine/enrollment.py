@@ -38,38 +38,23 @@ class PersonRows:
         seed_a, self._confirm = _hashes(person_ids)
         self._keys, self._vals, self._duplicates = _build_table(seed_a)
 
-    def __call__(self, wanted: pl.Series, record: str) -> np.ndarray:
-        """Row for each of ``wanted``; an unknown id is person_index's InputError."""
+    def __call__(self, wanted: pl.Series, record: str,
+                 keep: np.ndarray | None = None) -> np.ndarray:
+        """Row for each of ``wanted`` (each kept one, with ``keep``); an unknown id is
+        person_index's InputError."""
         if self._duplicates or wanted.null_count():
-            return person_index(self.person_ids, wanted, record)
-        rows = np.empty(wanted.len(), np.int64)
-        missing = _probe_confirmed(self._keys, self._vals, self._confirm, *_hashes(wanted),
-                                   rows)
-        if missing:  # person_index raises the error naming every unknown id
-            return person_index(self.person_ids, wanted, record)
+            return person_index(self.person_ids, _kept(wanted, keep), record)
+        hash_a, hash_b = _hashes(wanted)  # hashing all and skipping beats a string filter
+        keep = np.ones(hash_a.size, bool) if keep is None else keep
+        rows = np.empty(int(keep.sum()), np.int64)
+        if _probe_confirmed(self._keys, self._vals, self._confirm, hash_a, hash_b, keep, rows):
+            # person_index raises the error naming every unknown id
+            return person_index(self.person_ids, _kept(wanted, keep), record)
         return rows
 
-    def mark(self, wanted: pl.Series, record: str, keep: np.ndarray, cols: np.ndarray,
-             target: np.ndarray) -> None:
-        """``target[row of wanted[i], cols[j]] = True`` for the i kept (j counts the kept),
-        without a row array in between: the hot loop of ``build_history``."""
-        if self._duplicates or wanted.null_count():
-            target[person_index(self.person_ids, wanted.filter(pl.Series(keep)), record),
-                   cols] = True
-            return
-        if _probe_mark(self._keys, self._vals, self._confirm, *_hashes(wanted), keep, cols,
-                       target):
-            person_index(self.person_ids, wanted.filter(pl.Series(keep)), record)  # raises
 
-    def add(self, wanted: pl.Series, record: str, cols: np.ndarray,
-            values: tuple[np.ndarray, np.ndarray], targets: tuple[np.ndarray, np.ndarray]) -> None:
-        """``targets[k][row of wanted[i], cols[i]] += values[k][i]``, without a row array."""
-        if self._duplicates or wanted.null_count():
-            _add_into(*targets, person_index(self.person_ids, wanted, record), cols, *values)
-            return
-        if _probe_add(self._keys, self._vals, self._confirm, *_hashes(wanted), cols, *values,
-                      *targets):
-            person_index(self.person_ids, wanted, record)  # raises
+def _kept(s: pl.Series, keep: np.ndarray | None) -> pl.Series:
+    return s if keep is None else s.filter(pl.Series(keep))
 
 
 def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -80,56 +65,27 @@ def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _find(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.uint64,
-          hash_b: np.uint64) -> int:
-    """``order._probe`` for one id, -1 unless the second hash confirms the match."""
-    mask = np.uint64(keys.shape[0] - 1)
-    slot = hash_a & mask
-    while vals[slot] >= 0 and keys[slot] != hash_a:
-        slot = (slot + np.uint64(1)) & mask
-    row = vals[slot]
-    return row if row >= 0 and confirm[row] == hash_b else -1
-
-
-@njit(cache=True)
 def _probe_confirmed(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray,
-                     hash_a: np.ndarray, hash_b: np.ndarray, rows: np.ndarray) -> int:
-    """Rows into ``rows``; returns how many were not found."""
-    missing = 0
-    for i in range(hash_a.shape[0]):
-        rows[i] = _find(keys, vals, confirm, hash_a[i], hash_b[i])
-        missing += rows[i] < 0
-    return missing
-
-
-@njit(cache=True)
-def _probe_mark(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.ndarray,
-                hash_b: np.ndarray, keep: np.ndarray, cols: np.ndarray,
-                target: np.ndarray) -> int:
+                     hash_a: np.ndarray, hash_b: np.ndarray, keep: np.ndarray,
+                     rows: np.ndarray) -> int:
+    """``order._probe`` of the kept hashes into ``rows``, -1 where the second hash does not
+    confirm the match; returns how many were not found. (Written out in the loop: a helper
+    function, even inlined, made it more than twice as slow.)"""
+    mask = np.uint64(keys.shape[0] - 1)
     missing, j = 0, 0
     for i in range(hash_a.shape[0]):
-        if keep[i]:
-            row = _find(keys, vals, confirm, hash_a[i], hash_b[i])
-            if row < 0:
-                missing += 1
-            else:
-                target[row, cols[j]] = True
-            j += 1
-    return missing
-
-
-@njit(cache=True)
-def _probe_add(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray, hash_a: np.ndarray,
-               hash_b: np.ndarray, cols: np.ndarray, basic_paid: np.ndarray,
-               major_paid: np.ndarray, basic: np.ndarray, major: np.ndarray) -> int:
-    missing = 0
-    for i in range(hash_a.shape[0]):
-        row = _find(keys, vals, confirm, hash_a[i], hash_b[i])
-        if row < 0:
+        if not keep[i]:
+            continue
+        h = hash_a[i]
+        slot = h & mask
+        while vals[slot] >= 0 and keys[slot] != h:
+            slot = (slot + np.uint64(1)) & mask
+        row = vals[slot]
+        if row < 0 or confirm[row] != hash_b[i]:
+            row = -1
             missing += 1
-        else:
-            basic[row, cols[i]] += basic_paid[i]
-            major[row, cols[i]] += major_paid[i]
+        rows[j] = row
+        j += 1
     return missing
 
 
@@ -189,12 +145,12 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     h = History(lo, np.zeros((persons.height, n_years), bool),
                 np.zeros((persons.height, n_years), np.int64),
                 np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
-    lookup.mark(enrollments["person_id"], "enrollments", resident, res_year - lo, h.enrolled)
+    h.enrolled[lookup(enrollments["person_id"], "enrollments", resident), res_year - lo] = True
     if results is not None and res_years is not None and res_years.size:
         cols = res_years - lo
-        lookup.add(results["person_id"], "history", cols,
-                   (results["basic"].to_numpy().astype(np.int64),
-                    results["major"].to_numpy().astype(np.int64)), (h.basic, h.major))
+        _add_into(h.basic, h.major, lookup(results["person_id"], "history"), cols,
+                  results["basic"].to_numpy().astype(np.int64),
+                  results["major"].to_numpy().astype(np.int64))
         h.settled[np.bincount(cols, minlength=n_years) > 0] = True
     return h
 
