@@ -247,3 +247,17 @@ def test_text_the_store_cannot_hold_is_refused(engine: Engine, tmp_path: Path,
         ("BAD_TEXT", "claims.jsonl:4", "facility_id"),
         ("TOO_LONG", "claims.jsonl:10", "procedure")]
     assert count(engine, "claims") == 0
+
+
+def test_concurrent_imports_of_one_file_insert_each_claim_once(
+        engine: Engine, synth_files: dict[str, dict[str, Path]]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = synth_files["parquet"]
+    import_file(engine, "persons", files["persons"])
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reports = list(pool.map(lambda _: import_file(engine, "claims", files["claims"]),
+                                range(3)))
+    rows = reports[0].rows
+    assert sorted(r.inserted for r in reports) == [0, 0, rows]
+    assert count(engine, "claims") == rows

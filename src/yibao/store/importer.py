@@ -45,6 +45,9 @@ KINDS: tuple[Kind, ...] = ("persons", "enrollments", "claims")
 BATCH = 100_000
 #: Problems quoted per error, as the readers do.
 SHOWN = 50
+#: PostgreSQL advisory lock key ("yibao"): imports run one at a time, so two of them cannot
+#: both find a claim absent; a claim settled online meanwhile fails the insert (nothing lands).
+IMPORT_LOCK = 0x796962616F
 #: Called at the start of each phase of an import with a label for a progress display.
 OnPhase = Callable[[str], None]
 
@@ -97,6 +100,8 @@ def import_files(engine: Engine, files: Iterable[tuple[Kind, str | Path]], *,
     step = on_phase or (lambda _label: None)
     reports = []
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE serialises already
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
         for kind, path in ordered:
             reports.append(_import(conn, kind, Path(path), username, step))
     return reports
