@@ -1,6 +1,7 @@
 """Bulk import of persons, enrolments and claims into the store (``yibao import``).
 
-A file is validated by the engine's own readers, loaded into a temporary staging table
+A file is validated by the engine's own readers (before the transaction begins, so the
+store is locked only while it is written), loaded into a temporary staging table
 (PostgreSQL: ``COPY`` of CSV that Polars writes; SQLite: ``executemany`` of plain tuples in
 big batches) and merged with set-based SQL, all in one transaction: a bad record anywhere
 and nothing lands, and the error names the record (``file:line``) and the field.
@@ -98,22 +99,28 @@ def import_files(engine: Engine, files: Iterable[tuple[Kind, str | Path]], *,
             raise ValueError(f"kind must be one of {', '.join(KINDS)}: {kind!r}")
     ordered.sort(key=lambda item: KINDS.index(item[0]))
     step = on_phase or (lambda _label: None)
-    reports = []
+    # read and validate before the transaction: the store is locked only while writing
+    read = [(kind, Path(path), *_read(kind, Path(path), step)) for kind, path in ordered]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE serialises already
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
-        for kind, path in ordered:
-            reports.append(_import(conn, kind, Path(path), username, step))
-    return reports
+        return [_merge(conn, kind, path, rows, seconds, username, step)
+                for kind, path, rows, seconds in read]
 
 
-def _import(conn: Connection, kind: Kind, path: Path, username: str,
-            step: OnPhase) -> ImportReport:
-    spec = SPECS[kind]
+def _read(kind: Kind, path: Path, step: OnPhase) -> tuple[pl.DataFrame, float]:
+    """The file's rows as the store holds them, validated; and the seconds it took."""
     start = time.perf_counter()
     step(f"读取与校验 read and validate {path.name}")
-    rows = _store_rows(kind, spec.read(path))
-    _fits(spec, rows, path)
+    rows = _store_rows(kind, SPECS[kind].read(path))
+    _fits(SPECS[kind], rows, path)
+    return rows, time.perf_counter() - start
+
+
+def _merge(conn: Connection, kind: Kind, path: Path, rows: pl.DataFrame, seconds: float,
+           username: str, step: OnPhase) -> ImportReport:
+    spec = SPECS[kind]
+    start = time.perf_counter()
     step(f"载入 load {rows.height:,} {kind}")
     staging = _staging(conn, spec)
     _load(conn, staging, rows)
@@ -124,7 +131,8 @@ def _import(conn: Connection, kind: Kind, path: Path, username: str,
     inserted = _insert(conn, spec, staging)
     staging.drop(conn)
     report = ImportReport(kind, str(path), rows.height, inserted, updated,
-                          rows.height - inserted - updated, time.perf_counter() - start)
+                          rows.height - inserted - updated,
+                          seconds + time.perf_counter() - start)
     conn.execute(sa.insert(AuditEntry).values(
         at=now(), username=username, action=f"import_{kind}", target=path.name,
         detail={"rows": report.rows, "inserted": inserted, "updated": updated}))
