@@ -8,93 +8,26 @@ its list of problems on stderr and exit code 2; nothing is written on error.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from yibao.errors import YibaoError
+from yibao.cli_common import err as err
+from yibao.cli_common import job, out, phase, reports_errors
+from yibao.cli_store import register as register_store
 from yibao.money import fen_to_yuan
 
 app = typer.Typer(help="yibao 医保: 城乡居民基本医疗保险 policy, settlement and monitoring.",
                   no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="政策参数 policy parameters.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-F = TypeVar("F", bound=Callable[..., Any])
-
 PolicyOpt = Annotated[str, typer.Option(help="Region code (e.g. 360400) or a policy YAML file.")]
 FileOpt = Annotated[Path, typer.Option(help="CSV, Parquet or JSON Lines file.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Results file: .csv, .parquet or .jsonl.")]
 HistoryOpt = Annotated[list[Path] | None, typer.Option(
     "--history", help="Earlier years' settlement results (repeatable), for the incentives.")]
-
-
-def reports_errors(fn: F) -> F:
-    """Turn a YibaoError into a readable list of problems and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            err.print(f"[bold red]错误 error[/] ({len(exc.problems)} problem(s)); nothing written")
-            for problem in exc.problems:
-                err.print(f"  [red]{problem.code}[/] {escape(problem.record)} "
-                          f"{escape(problem.field)}: {escape(problem.message)}")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-_jobs: list[tuple[Progress, TaskID]] = []
-
-
-@contextmanager
-def job(title: str, phases: int) -> Iterator[None]:
-    """A progress bar over the phases of a long job (read, validate, settle, write)."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err) as progress:
-        _jobs.append((progress, progress.add_task(title, total=phases)))
-        try:
-            yield
-        finally:
-            _jobs.pop()
-
-
-@contextmanager
-def phase(label: str) -> Iterator[None]:
-    """One phase of a long job: advances the job's bar (or shows a spinner) and its time."""
-    start = time.perf_counter()
-    if _jobs:
-        progress, task = _jobs[-1]
-        progress.update(task, description=label)
-        yield
-        progress.advance(task)
-        progress.console.print(f"[dim]{label}: {time.perf_counter() - start:.2f} s[/]")
-        return
-    with err.status(f"{label} …"):
-        yield
-    err.print(f"[dim]{label}: {time.perf_counter() - start:.2f} s[/]")
 
 
 def _date(text: str) -> dt.date:
@@ -297,6 +230,9 @@ def synth(
                             claims_per_person=claims_per_person)
     for kind, path in paths.items():
         out.print(f"{kind}: {path}")
+
+
+register_store(app)
 
 
 def main() -> None:

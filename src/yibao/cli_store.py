@@ -9,25 +9,19 @@ scheduled check can raise an alarm.
 
 from __future__ import annotations
 
-import functools
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yibao.errors import InputError, Problem, YibaoError
-
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-F = TypeVar("F", bound=Callable[..., Any])
+from yibao.cli_common import err, out, reports_errors
+from yibao.errors import InputError, Problem
 
 UrlOpt = Annotated[str | None, typer.Option(
     "--database-url", show_default=False,
@@ -39,21 +33,6 @@ KIND_HELP = {
     "claims": "医疗费用 claims: insert-if-absent on claim_id; a claim held with other values "
               "is a CLAIM_CONFLICT and nothing lands.",
 }
-
-
-def _reports_errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except YibaoError as exc:
-            err.print(f"[bold red]错误 error[/] ({len(exc.problems)} problem(s)); nothing written")
-            for problem in exc.problems:
-                err.print(f"  [red]{problem.code}[/] {escape(problem.record)} "
-                          f"{escape(problem.field)}: {escape(problem.message)}")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _engine(url: str | None) -> Any:
@@ -110,7 +89,7 @@ def db_upgrade(database_url: UrlOpt = None) -> None:
 
 
 def _import_command(kind: str) -> Callable[..., None]:
-    @_reports_errors
+    @reports_errors
     def command(file: FileArg, database_url: UrlOpt = None,
                 user: Annotated[str, typer.Option(help="Name in the audit log.")] = "import",
                 ) -> None:
@@ -134,7 +113,7 @@ def _import_command(kind: str) -> Callable[..., None]:
     return command
 
 
-@_reports_errors
+@reports_errors
 def resettle(
     policy: Annotated[str, typer.Option(help="Region code (e.g. 360400) or a policy YAML file.")],
     year: Annotated[int, typer.Option(help="The settlement year to recompute.")],
