@@ -499,3 +499,24 @@ def test_parquet_wrong_column_type(tmp_path: Path) -> None:
     with pytest.raises(InputError) as exc:
         read_claims(tmp_path / "c.parquet")
     assert ("BAD_TYPE", "c.parquet", "out_of_region") in problems(exc)
+
+
+def test_duplicate_found_in_a_large_key_column() -> None:
+    """Past a million rows the hash sort runs in two halves; a repeat must still be seen."""
+    from yibao.io.rules import maybe_duplicated
+
+    ids = pl.int_range(0, 1_200_000, eager=True).cast(pl.String)
+    assert not maybe_duplicated(pl.DataFrame({"k": ids}))
+    assert maybe_duplicated(pl.DataFrame({"k": ids.append(pl.Series(["1199999"]))}))
+
+
+def test_mostly_empty_code_column_checked_and_normalised(tmp_path: Path) -> None:
+    """A column that is mostly empty is checked through its non-empty values only."""
+    empty = {"procedure_kind": ""}
+    rows = rows_with(CLAIM, 5, r0=empty, r1={"procedure_kind": "magic"}, r2=empty, r3=empty)
+    with pytest.raises(InputError) as exc:
+        read_claims(write_csv(tmp_path / "c.csv", rows))
+    assert problems(exc) == {("BAD_ENUM", "c.csv:3", "procedure_kind")}
+    rows = rows_with(CLAIM, 5, r0=empty, r1={"procedure_kind": "Surgery"}, r2=empty, r3=empty)
+    df = read_claims(write_csv(tmp_path / "c.csv", rows))
+    assert df["procedure_kind"].to_list() == [None, "surgery", None, None, "surgery"]

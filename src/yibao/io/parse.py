@@ -81,9 +81,11 @@ def checked_codes(
     nobody can craft a bad value whose hash collides with a good one); a value that normalises
     to "" is absent. REQUIRED and ``code`` problems are reported; bad values become null.
     """
-    hashes = t.hash(seed=secrets.randbits(32))
+    sparse = t.null_count() > t.len() // 2  # e.g. procedure_kind: hash only the values
+    seen = t.drop_nulls() if sparse else t
+    hashes = seen.hash(seed=secrets.randbits(32))
     first = hashes.arg_unique()
-    distinct, distinct_hashes = t.gather(first), hashes.gather(first)
+    distinct, distinct_hashes = seen.gather(first), hashes.gather(first)
     new = normalise(distinct)
     new = blank(new, new == "")
     changed = (distinct != new).fill_null(False) | (distinct.is_not_null() & new.is_null())
@@ -93,7 +95,10 @@ def checked_codes(
         t = t.replace(distinct.filter(changed), new.filter(changed))
     require(t, col, out)
     if not good.all():
-        bad = hashes.is_in(distinct_hashes.filter(~good).implode())
+        if sparse:
+            bad = shown.is_in(distinct.filter(~good).implode()).fill_null(False)
+        else:
+            bad = hashes.is_in(distinct_hashes.filter(~good).implode())
         out.rows(code, col.name, bad, en, shown)
         t = blank(t, bad)
     return t
