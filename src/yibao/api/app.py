@@ -1,0 +1,62 @@
+"""The FastAPI application: ``create_app`` wires the database, the policy and the routers.
+
+Every endpoint but ``/v1/health`` and ``/v1/auth/token`` needs a bearer token; every answer
+that is not a success is in the one error shape of ``yibao.api.errors``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from yibao.api import auth, errors, persons, policies, settlements
+from yibao.api.deps import State
+from yibao.policy import load_policy
+from yibao.store.auth import DEFAULT_TTL
+from yibao.store.db import make_engine, sessions
+from yibao.store.online import SettlementService
+
+DEFAULT_REGION = "360400"
+
+DESCRIPTION = """城乡居民基本医疗保险 一站式结算 service.
+
+Money is yuan: responses give a string with two decimals (`"1234.50"`); requests take a string
+or a number with at most two decimals. Dates are `YYYY-MM-DD`. Log in with
+`POST /v1/auth/token` and send `Authorization: Bearer <token>`.
+
+Errors, everywhere: `{"error": {"code", "message", "field", "record", "problems": [...]}}`.
+"""
+
+
+def _ttl() -> dt.timedelta:
+    hours = os.environ.get("YIBAO_TOKEN_HOURS")
+    return dt.timedelta(hours=float(hours)) if hours else DEFAULT_TTL
+
+
+def create_app(database_url: str | None = None, policy_region: str | None = None, *,
+               token_ttl: dt.timedelta | None = None) -> FastAPI:
+    """The API on ``database_url`` (default: ``YIBAO_DATABASE_URL`` or ``yibao.db``) under the
+    policy of ``policy_region`` (default: ``YIBAO_POLICY`` or 360400). Tokens live
+    ``token_ttl`` (default: ``YIBAO_TOKEN_HOURS`` hours or 8). The schema must be migrated
+    (``yibao db upgrade``; ``yibao serve`` does it)."""
+    policy = load_policy(policy_region or os.environ.get("YIBAO_POLICY") or DEFAULT_REGION)
+    engine = make_engine(database_url)
+    state = State(engine, sessions(engine), policy, SettlementService(policy),
+                  token_ttl or _ttl())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="yibao 医保", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.yibao = state
+    for module in (auth, persons, settlements, policies):
+        app.include_router(module.router)
+    errors.install(app)
+    errors.scrub_logs()
+    return app
