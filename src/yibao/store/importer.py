@@ -16,7 +16,8 @@ claim_id, as online).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +50,8 @@ SHOWN = 50
 #: PostgreSQL advisory lock key ("yibao"): imports run one at a time, so two of them cannot
 #: both find a claim absent; a claim settled online meanwhile fails the insert (nothing lands).
 IMPORT_LOCK = 0x796962616F
+#: SQLite page cache while importing, in KiB (a ceiling: pages are allocated as used).
+SQLITE_CACHE_KIB = 256 * 1024
 #: Called at the start of each phase of an import with a label for a progress display.
 OnPhase = Callable[[str], None]
 
@@ -101,11 +104,26 @@ def import_files(engine: Engine, files: Iterable[tuple[Kind, str | Path]], *,
     step = on_phase or (lambda _label: None)
     # read and validate before the transaction: the store is locked only while writing
     read = [(kind, Path(path), *_read(kind, Path(path), step)) for kind, path in ordered]
-    with engine.begin() as conn:
+    with engine.begin() as conn, _big_cache(conn):
         if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE serialises already
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({IMPORT_LOCK})")
         return [_merge(conn, kind, path, rows, seconds, username, step)
                 for kind, path, rows, seconds in read]
+
+
+@contextmanager
+def _big_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a page cache of up to SQLITE_CACHE_KIB while importing: index pages of a
+    million claims stay in memory instead of being written and read again (twice as fast)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def _read(kind: Kind, path: Path, step: OnPhase) -> tuple[pl.DataFrame, float]:
