@@ -151,7 +151,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     benefit_start = np.array([(dt.date(y, 1, 1) - dt.date(1970, 1, 1)).days for y in years],
                              np.int64)[g_yidx]
     cap_override = None
-    if person_years is not None:
+    if person_years is not None and person_years.height:
         py_rows = person_index(persons["person_id"], person_years["person_id"], "person_years")
         hit = _person_year_rows(g_person, g_year, py_rows, person_years["year"].to_numpy())
         found = hit >= 0
