@@ -74,6 +74,6 @@ def test_writes_are_audited(client: TestClient, auth: dict[str, dict[str, str]],
     entries = audits(db, cid)
     assert [(e.action, e.username) for e in entries] == [("settle", "clerk"),
                                                           ("reverse", "admin")]
-    # in fen: basic (10000 − 600) × 0.65 = 6110.00, oop 3890.00 (test_settlements, claim A)
+    # in fen: basic (10000 − 600) × 0.65 = 6110.00, oop 3890.00 (test_api_settlements, claim A)
     assert entries[0].detail == {"basic": 611000, "major": 0, "assistance": 0, "oop": 389000}
     assert entries[0].at <= entries[1].at
