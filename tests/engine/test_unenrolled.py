@@ -17,7 +17,8 @@ from yibao.policy import load_policy
 
 def test_claim_without_any_enrolment_is_not_enrolled() -> None:
     persons = pl.DataFrame(
-        {"person_id": ["P1"], "id_number": [None], "sex": ["F"], "birth_date": [dt.date(1980, 1, 1)],
+        {"person_id": ["P1"], "id_number": [None], "sex": ["F"],
+         "birth_date": [dt.date(1980, 1, 1)],
          "death_date": [None], "region": ["360402"], "categories": [[]], "chronic": [[]]},
         schema_overrides={"id_number": pl.String, "death_date": pl.Date,
                           "categories": pl.List(pl.String), "chronic": pl.List(pl.String)})
