@@ -149,8 +149,8 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     if results is not None and res_years is not None and res_years.size:
         cols = res_years - lo
         _add_into(h.basic, h.major, lookup(results["person_id"], "history"), cols,
-                  results["basic"].to_numpy().astype(np.int64),
-                  results["major"].to_numpy().astype(np.int64))
+                  results["basic"].fill_null(0).to_numpy().astype(np.int64),
+                  results["major"].fill_null(0).to_numpy().astype(np.int64))
         h.settled[np.bincount(cols, minlength=n_years) > 0] = True
     return h
 
