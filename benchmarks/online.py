@@ -1,0 +1,141 @@
+"""Online settlement over HTTP on PostgreSQL: settlements/s and p50/p99 latency at 1, 8, 32 clients.
+
+    .venv/bin/python benchmarks/online.py [--claims-per-level 2000]
+
+Creates its own PostgreSQL database on 127.0.0.1, imports a synthetic 九江 population,
+starts `yibao serve` (uvicorn) on a loopback port, and settles distinct claims through
+`POST /v1/settlements` from 1, 8 and 32 client threads (each client its own persons, so the
+figures measure the service, not lock waits). Each level sends a bounded number of requests;
+the server is stopped and the database dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import polars as pl
+import psycopg
+
+from yibao.io import read_claims
+from yibao.store.auth import add_user
+from yibao.store.db import make_engine, sessions, upgrade
+from yibao.store.importer import import_file
+from yibao.synth import write_synth
+
+PG = "postgresql://postgres@127.0.0.1:5432/"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bodies(claims: pl.DataFrame) -> list[dict[str, object]]:
+    out = []
+    for r in claims.iter_rows(named=True):
+        body = {k: v for k, v in r.items() if v is not None}
+        for k in ("total", "self_pay", "class_b_self_pay"):
+            body[k] = f"{r[k] // 100}.{r[k] % 100:02d}"
+        for k in ("admit_date", "settle_date"):
+            body[k] = r[k].isoformat()
+        out.append(body)
+    return out
+
+
+def _run(base: str, token: str, work: list[list[dict[str, object]]]) -> tuple[float, np.ndarray]:
+    def client(bodies: list[dict[str, object]]) -> list[float]:
+        lat = []
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"},
+                          timeout=30) as c:
+            for body in bodies:
+                t = time.perf_counter()
+                r = c.post("/v1/settlements", json={"claim": body})
+                lat.append(time.perf_counter() - t)
+                if r.status_code not in (200, 201):
+                    raise RuntimeError(f"{r.status_code} {r.text[:300]}")
+        return lat
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(work)) as pool:
+        lats = [x for part in pool.map(client, work) for x in part]
+    return time.perf_counter() - start, np.array(lats)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--claims-per-level", type=int, default=2000)
+    args = ap.parse_args()
+    name = f"yibao_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG + "test", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG + name
+    server = None
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        tmp = Path(tempfile.mkdtemp())
+        paths = write_synth(tmp, "360400", 2023, persons=20000, seed=7)
+        for kind in ("persons", "enrollments"):
+            import_file(engine, kind, paths[kind])
+        with sessions(engine).begin() as s:
+            add_user(s, "bench", "admin", "bench-secret")
+        claims = read_claims(paths["claims"]).sort("settle_date", "claim_id")
+        port = _free_port()
+        env = {**os.environ, "YIBAO_DATABASE_URL": url, "YIBAO_POLICY": "360400"}
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "yibao"), "serve", "--port", str(port)], env=env,
+            stdout=subprocess.DEVNULL, stderr=(tmp / "server.log").open("w"))
+        print(f"server log: {tmp / 'server.log'}")
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = httpx.post(base + "/v1/auth/token",
+                           json={"username": "bench", "secret": "bench-secret"}).json()[
+            "access_token"]
+        persons = claims["person_id"].unique(maintain_order=True).to_list()
+        used = 0
+        print(f"{'clients':>8} {'claims':>8} {'seconds':>8} {'claims/s':>9} {'p50 ms':>8} "
+              f"{'p99 ms':>8}")
+        for clients in (1, 8, 32):
+            # each client gets its own persons' claims, in date order
+            chosen = persons[used:]
+            per_client: list[list[dict[str, object]]] = [[] for _ in range(clients)]
+            budget = args.claims_per_level
+            groups = claims.filter(pl.col("person_id").is_in(chosen)).partition_by(
+                "person_id", maintain_order=True, as_dict=True)
+            for i, part in enumerate(groups.values()):
+                if budget <= 0:
+                    used += i
+                    break
+                take = part.head(budget)
+                per_client[i % clients].extend(_bodies(take))
+                budget -= take.height
+            seconds, lat = _run(base, token, [w for w in per_client if w])
+            print(f"{clients:>8} {lat.size:>8} {seconds:>8.2f} {lat.size / seconds:>9.0f} "
+                  f"{np.percentile(lat, 50) * 1000:>8.1f} {np.percentile(lat, 99) * 1000:>8.1f}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        with psycopg.connect(PG + "test", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
