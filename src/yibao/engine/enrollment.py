@@ -149,8 +149,8 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     if results is not None and res_years is not None and res_years.size:
         cols = res_years - lo
         _add_into(h.basic, h.major, lookup(results["person_id"], "history"), cols,
-                  results["basic"].fill_null(0).to_numpy().astype(np.int64),
-                  results["major"].fill_null(0).to_numpy().astype(np.int64))
+                  results["basic"].fill_null(0).to_numpy().astype(np.int64, copy=False),
+                  results["major"].fill_null(0).to_numpy().astype(np.int64, copy=False))
         h.settled[np.bincount(cols, minlength=n_years) > 0] = True
     return h
 
@@ -170,14 +170,14 @@ def held_categories(lists: pl.Series, codes: Sequence[str]) -> np.ndarray:
         return mask
     bits = values.replace_strict({c: 1 << i for i, c in enumerate(codes)}, default=0,
                                  return_dtype=pl.Int64).to_numpy()
-    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64)
+    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64, copy=False)
     np.bitwise_or.at(mask, parents[bits != 0], bits[bits != 0])
     return mask
 
 
 def _days(s: pl.Series) -> np.ndarray:
     """A Date series as int64 day numbers; null → ``_NO_DAY``."""
-    return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64)
+    return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64, copy=False)
 
 
 def _jan1(year: np.ndarray) -> np.ndarray:

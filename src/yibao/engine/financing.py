@@ -57,7 +57,7 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
         assisted[hit] = min(standard, amount)
         category[hit] = i
     due = standard - assisted
-    paid = res["contribution_paid"].to_numpy().astype(np.int64)
+    paid = res["contribution_paid"].to_numpy().astype(np.int64, copy=False)
     subsidy = int(on.get("financing.fiscal_subsidy"))
     shares = on.get("financing.provincial_share")
     region_class = on.get("financing.region_class")

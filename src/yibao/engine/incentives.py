@@ -104,7 +104,7 @@ class _Rows:
         self.first, self.n_years, self.n = h.first_year, h.enrolled.shape[1], rows.size
         caps = np.array([reward_caps.get(y, -1) for y in h.years], np.int64)
         self._enrolled, self._zero, self._used = _flags(
-            h.enrolled, h.basic, h.major, h.settled, caps, rows.astype(np.int64))
+            h.enrolled, h.basic, h.major, h.settled, caps, rows.astype(np.int64, copy=False))
 
     def _read(self, flags: np.ndarray, year: int) -> np.ndarray:
         c = year - self.first
