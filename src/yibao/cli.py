@@ -222,13 +222,15 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     claims_per_person: Annotated[float | None, typer.Option(help="Average claims per person.")]
     = None,
+    first_year: Annotated[int | None, typer.Option(
+        "--first-year", help="First year of a multi-year history ending at --year.")] = None,
 ) -> None:
-    """Write a synthetic population, enrolments and a year of claims."""
+    """Write a synthetic population, enrolments and claims (one year, or --first-year..--year)."""
     from yibao.synth import write_synth
 
     with phase(f"synth {persons:,} persons"):
         paths = write_synth(out_dir, region, year, persons, seed=seed, fmt=fmt,
-                            claims_per_person=claims_per_person)
+                            claims_per_person=claims_per_person, first_year=first_year)
     for kind, path in paths.items():
         out.print(f"{kind}: {path}")
 

@@ -166,15 +166,19 @@ class SettlementService:
 
     def reverse(self, session: Session, claim_id: str, username: str) -> Outcome:
         """冲销: post the negation of the claim's settlement and give back what it consumed."""
-        posted = {p.kind: p for p in session.scalars(
-            select(Posting).where(Posting.claim_id == claim_id)).all()}
-        if SETTLEMENT not in posted:
+        first = session.scalars(select(Posting).where(
+            Posting.claim_id == claim_id, Posting.kind == SETTLEMENT)).first()
+        if first is None:
             raise _problem(NotFoundError, "NOT_SETTLED", f"claim {claim_id} is not settled",
                            "claim_id")
+        acc = _lock(session, first.person_id, first.year)
+        # re-read under the lock: a concurrent reversal of the same claim has committed by now
+        posted = {p.kind: p for p in session.scalars(
+            select(Posting).where(Posting.claim_id == claim_id)
+            .execution_options(populate_existing=True)).all()}
         if REVERSAL in posted:
             return Outcome(_posting_row(posted[REVERSAL]), replayed=True)
         original = posted[SETTLEMENT]
-        acc = _lock(session, original.person_id, original.year)
         deltas = dict(original.deltas)
         chronic = dict(acc.chronic_raw or {})
         for code, v in deltas.pop("chronic_raw", {}).items():
@@ -204,6 +208,10 @@ class SettlementService:
     def explanation(self, session: Session, claim_id: str) -> Explanation:
         """The settled claim explained: its person-year's settled claims re-run in order."""
         claim, posting = self.settled(session, claim_id)
+        if session.scalars(select(Posting.id).where(
+                Posting.claim_id == claim_id, Posting.kind == REVERSAL)).first() is not None:
+            raise _problem(ConflictError, "CLAIM_REVERSED",
+                           f"claim {claim_id} was reversed; nothing to explain", "claim_id")
         year = posting.year
         persons, enrollments = load_person(session, claim.person_id)
         live = session.scalars(
