@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo
 DEMO_PERSONS ?= 50000
+DEMO_DB := sqlite:///$(DEMO)/yibao.db
 
 .PHONY: install demo test lint typecheck unit bench clean
 
@@ -36,6 +37,23 @@ demo: install
 	$(BIN)/python -m yibao.demo_pick $(DEMO) | xargs -r $(BIN)/yibao explain --policy 360400 \
 		--persons $(DEMO)/persons.parquet --enrollments $(DEMO)/enrollments.parquet \
 		--claims $(DEMO)/claims.parquet
+	$(BIN)/yibao finance --policy 360400 --persons $(DEMO)/persons.parquet \
+		--enrollments $(DEMO)/enrollments.parquet --year 2023 --out $(DEMO)/finance.parquet \
+		--summary $(DEMO)/finance-summary.csv
+	$(BIN)/yibao check --persons $(DEMO)/persons.parquet --enrollments $(DEMO)/enrollments.parquet
+	rm -f $(DEMO)/yibao.db $(DEMO)/yibao.db-wal $(DEMO)/yibao.db-shm
+	$(BIN)/yibao db upgrade --database-url $(DEMO_DB)
+	$(BIN)/yibao import persons $(DEMO)/persons.parquet --database-url $(DEMO_DB)
+	$(BIN)/yibao import enrollments $(DEMO)/enrollments.parquet --database-url $(DEMO_DB)
+	$(BIN)/yibao import claims $(DEMO)/claims.parquet --database-url $(DEMO_DB)
+	for role in admin analyst auditor; do \
+		$(BIN)/yibao user add $$role --role $$role --secret demo-$$role --database-url $(DEMO_DB); \
+	done
+	$(BIN)/python -c "import polars as pl; print(pl.read_parquet('$(DEMO)/claims.parquet')['facility_id'].min())" \
+		| xargs -I{} $(BIN)/yibao user add clerk --role clerk --facility {} --secret demo-clerk \
+		--database-url $(DEMO_DB)
+	@echo "API: http://127.0.0.1:8000/docs — users admin, clerk, analyst, auditor; secret demo-<user>"
+	$(BIN)/yibao serve --policy 360400 --database-url $(DEMO_DB)
 
 bench: install
 	$(BIN)/python benchmarks/settle.py 1000000
