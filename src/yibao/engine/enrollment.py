@@ -10,16 +10,14 @@ included; only the inputs and the output touch Polars.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 from numba import njit
 
 from yibao.engine.order import _SEED_A, _SEED_B, _build_table, person_index
+from yibao.engine.terms import list_mask
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES, ConcentratedPeriod
 
@@ -155,26 +153,6 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     return h
 
 
-def held_categories(lists: pl.Series, codes: Sequence[str]) -> np.ndarray:
-    """Bitmask per row of which ``codes`` a List(String) column holds (bit i = codes[i]).
-
-    The same as ``terms.list_mask``, worked on the flattened values: most persons hold no
-    category, so this costs little however many codes are asked about.
-    """
-    arr = lists.to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    mask = np.zeros(len(arr), np.int64)
-    values = pl.Series(pc.list_flatten(arr).cast(pa.large_string()))
-    if values.len() == 0 or not codes:
-        return mask
-    bits = values.replace_strict({c: 1 << i for i, c in enumerate(codes)}, default=0,
-                                 return_dtype=pl.Int64).to_numpy()
-    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64, copy=False)
-    np.bitwise_or.at(mask, parents[bits != 0], bits[bits != 0])
-    return mask
-
-
 def _days(s: pl.Series) -> np.ndarray:
     """A Date series as int64 day numbers; null → ``_NO_DAY``."""
     return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64, copy=False)
@@ -266,7 +244,7 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     exempt_lists = {tuple(on.get("enrollment.waiting.exempt_categories"))
                     for on in resolved.values()}
     exempt_codes = sorted({c for codes in exempt_lists for c in codes}, key=CATEGORIES.index)
-    held = held_categories(persons["categories"], exempt_codes)[rows]
+    held = list_mask(persons["categories"], exempt_codes)[rows]
     given = (employee_end != _NO_DAY) & (paid != _NO_DAY)
     for y, on in resolved.items():
         sel = year == y if len(resolved) > 1 else np.ones(res.height, bool)

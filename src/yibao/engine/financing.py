@@ -12,7 +12,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from yibao.engine.enrollment import History, benefit_starts, held_categories
+from yibao.engine.enrollment import History, benefit_starts
+from yibao.engine.terms import list_mask
 from yibao.money import mul_bp
 from yibao.policy import Policy
 
@@ -48,7 +49,7 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     standard = int(on.get("financing.individual_contribution"))
     rows = history.rows(persons, res["person_id"], "enrollments")
     rules = list(on.get("financing.assistance_subsidy").items())
-    held = held_categories(persons["categories"], [name for name, _ in rules])[rows]
+    held = list_mask(persons["categories"], [name for name, _ in rules])[rows]
     assisted = np.zeros(res.height, np.int64)
     category = np.full(res.height, -1, np.int64)  # index into rules; -1: none
     for i, (_, rule) in reversed(list(enumerate(rules))):  # the first listed wins

@@ -9,10 +9,13 @@ out-of-region terms) are resolved at each date on which any of them changes
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from yibao.engine.kernel import VISIT_CODES
 from yibao.money import mul_bp
@@ -217,10 +220,21 @@ def group_terms(yt: YearTerms, year_index: np.ndarray, categories: np.ndarray,
     return out
 
 
-def list_mask(lists: pl.Series, codes: list[str]) -> np.ndarray:
-    """Bitmask per row of which ``codes`` a list column holds (bit i = codes[i])."""
-    mask = np.zeros(lists.len(), dtype=np.int64)
-    for i, code in enumerate(codes):
-        held = lists.list.contains(code).fill_null(False).to_numpy()
-        mask |= held.astype(np.int64) << i
+def list_mask(lists: pl.Series, codes: Sequence[str]) -> np.ndarray:
+    """Bitmask per row of which ``codes`` a List(String) column holds (bit i = codes[i]).
+
+    Worked on the flattened values: most persons hold no category or disease, so this costs
+    little however many codes are asked about.
+    """
+    arr = lists.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    mask = np.zeros(len(arr), np.int64)
+    values = pl.Series(pc.list_flatten(arr).cast(pa.large_string()))
+    if values.len() == 0 or not codes:
+        return mask
+    bits = values.replace_strict({c: 1 << i for i, c in enumerate(codes)}, default=0,
+                                 return_dtype=pl.Int64).to_numpy()
+    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64, copy=False)
+    np.bitwise_or.at(mask, parents[bits != 0], bits[bits != 0])
     return mask
