@@ -47,35 +47,46 @@ def valid_id_number(s: str) -> bool:
 
 
 def digit_matrix(numbers: pl.Series) -> npt.NDArray[np.uint8]:
-    """Numbers of exactly 18 bytes each (no nulls) as an (n, 18) byte matrix.
+    """Numbers of exactly 18 bytes each (no nulls) as an (18, n) byte matrix: row i holds the
+    i-th character of every number, so each step below is one pass over contiguous memory.
 
-    Joining the column into one string and viewing its bytes avoids a Python loop per row.
+    Joining the column into one string and viewing its bytes avoids a Python loop per number.
     """
     if numbers.len() == 0:
-        return np.empty((0, 18), dtype=np.uint8)
+        return np.empty((18, 0), dtype=np.uint8)
     joined = numbers.str.join("").item()
-    return np.frombuffer(joined.encode("utf-8"), dtype=np.uint8).reshape(-1, 18)
+    flat = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8).reshape(-1, 18)
+    return np.ascontiguousarray(flat.T)
+
+
+def _digits(row: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    return np.asarray(row - np.uint8(ord("0")))  # wraps below "0": a non-digit is > 9
 
 
 def well_formed(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    """Per row of ``digit_matrix``: 17 digits and a digit or X."""
-    digits = matrix - np.uint8(ord("0"))  # wraps below "0", so a non-digit is > 9
-    head = digits[:, :17].max(axis=1) <= 9
-    return np.asarray(head & ((digits[:, 17] <= 9) | (matrix[:, 17] == ord("X"))))
+    """Per number (column) of ``digit_matrix``: 17 digits and a digit or X."""
+    ok = _digits(matrix[17]) <= 9
+    ok |= matrix[17] == ord("X")
+    for i in range(17):
+        ok &= _digits(matrix[i]) <= 9
+    return ok
 
 
 def check_digits_ok(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
-    """Per row of well-formed ``digit_matrix`` rows: is the 18th the right check character?"""
-    digits = matrix[:, :17] - np.uint8(ord("0"))
-    total = (digits * np.array(WEIGHTS, dtype=np.uint8)).sum(axis=1, dtype=np.uint16)
+    """Per well-formed number of ``digit_matrix``: is the 18th the right check character?"""
+    total = np.zeros(matrix.shape[1], dtype=np.uint16)
+    for i, weight in enumerate(WEIGHTS):
+        total += _digits(matrix[i]).astype(np.uint16) * np.uint16(weight)
     expected = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype=np.uint8)[total % 11]
-    return np.asarray(matrix[:, 17] == expected)
+    return np.asarray(matrix[17] == expected)
 
 
 def embedded_birth(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
-    """Per row of well-formed ``digit_matrix`` rows: characters 7–14 as the integer YYYYMMDD."""
-    digits = (matrix[:, 6:14] - np.uint8(ord("0"))).astype(np.int32)
-    return np.asarray(digits @ (10 ** np.arange(7, -1, -1, dtype=np.int32))).astype(np.int64)
+    """Per well-formed number of ``digit_matrix``: characters 7–14 as the integer YYYYMMDD."""
+    value = np.zeros(matrix.shape[1], dtype=np.int64)
+    for i in range(6, 14):
+        value = value * 10 + _digits(matrix[i])
+    return value
 
 
 def yyyymmdd(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

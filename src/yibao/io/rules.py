@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from yibao.io.idcard import (
@@ -49,42 +50,28 @@ def _id_numbers(ids: pl.Series, birth: pl.Series, out: Problems) -> None:
     sized = (ids.str.len_bytes() == 18).fill_null(False)
     at = np.flatnonzero(sized.to_numpy())  # rows whose number is 18 bytes long
     matrix = digit_matrix(ids.filter(sized))
+    # every test on every 18-byte number; a later test counts only where the earlier passed
     formed = well_formed(matrix)
-    bad_form = ids.is_not_null().to_numpy()
-    bad_form[at[formed]] = False
-    out.rows(
-        "BAD_ID_NUMBER",
-        "id_number",
-        pl.Series(bad_form),
-        "must be 17 digits and a check digit or X",
-        ids,
-        _masked,
-    )
-    at, matrix = at[formed], matrix[formed]
-    checked = check_digits_ok(matrix)
-    bad_check = np.zeros(n, dtype=np.bool_)
-    bad_check[at[~checked]] = True
-    out.rows(
-        "BAD_ID_NUMBER",
-        "id_number",
-        pl.Series(bad_check),
-        "check digit (GB 11643) is wrong",
-        ids,
-        _masked,
-    )
-    at, matrix = at[checked], matrix[checked]
-    known = birth.is_not_null().to_numpy()[at]
-    stated = dates_yyyymmdd(birth.to_physical().fill_null(0).cast(pl.Int64).to_numpy()[at])
-    mismatch = np.zeros(n, dtype=np.bool_)
-    mismatch[at] = (embedded_birth(matrix) != stated) & known
-    out.rows(
-        "ID_BIRTH_MISMATCH",
-        "id_number",
-        pl.Series(mismatch),
-        "birth date in the number (characters 7–14) differs from birth_date",
-        ids,
-        _masked,
-    )
+    checked = formed & check_digits_ok(matrix)
+    days = birth.to_physical().fill_null(0).cast(pl.Int64).to_numpy()[at]
+    agrees = (embedded_birth(matrix) == dates_yyyymmdd(days)) | birth.is_null().to_numpy()[at]
+
+    def spread(local: npt.NDArray[np.bool_]) -> pl.Series:
+        full = np.zeros(n, dtype=np.bool_)
+        full[at[local]] = True
+        return pl.Series(full)
+
+    bad_form = ids.is_not_null() & ~spread(formed)
+    for code, mask, en in (
+        ("BAD_ID_NUMBER", bad_form, "must be 17 digits and a check digit or X"),
+        ("BAD_ID_NUMBER", spread(formed & ~checked), "check digit (GB 11643) is wrong"),
+        (
+            "ID_BIRTH_MISMATCH",
+            spread(checked & ~agrees),
+            "birth date in the number (characters 7–14) differs from birth_date",
+        ),
+    ):
+        out.rows(code, "id_number", mask, en, ids, _masked)
 
 
 def enrollments(df: pl.DataFrame, out: Problems) -> None:
@@ -92,36 +79,48 @@ def enrollments(df: pl.DataFrame, out: Problems) -> None:
 
 
 def claims(df: pl.DataFrame, out: Problems) -> None:
-    reserved = df["self_pay"] + df["class_b_self_pay"]
-    over = reserved > df["total"]
-    out.rows(
-        "SELF_PAY_EXCEEDS_TOTAL",
-        "self_pay",
-        over,
-        "self_pay + class_b_self_pay exceeds total",
-        df.select("self_pay", "class_b_self_pay", "total"),
-        _yuan_triple,
-    )
-    out.rows(
-        "DATE_ORDER",
-        "admit_date",
-        df["admit_date"] > df["settle_date"],
-        "admit_date is after settle_date",
-        df["admit_date"],
-    )
-    visit = df["visit_type"]
-    out.rows(
-        "REQUIRED",
-        "chronic_disease",
-        (visit == "chronic") & df["chronic_disease"].is_null(),
-        "required when visit_type is chronic",
-    )
-    out.rows(
-        "REQUIRED",
-        "maternity_kind",
-        (visit == "maternity") & df["maternity_kind"].is_null(),
-        "required when visit_type is maternity",
-    )
+    """SPEC §2 amounts, date order, and the fields chronic and maternity visits need. Each rule
+    is first asked "any?" in one lazy pass over all of them (in parallel, without building
+    20 M-row masks); only a rule that fires builds its mask."""
+    visit = pl.col("visit_type")
+    rules: dict[str, tuple[str, str, pl.Expr, str]] = {
+        "money": (
+            "SELF_PAY_EXCEEDS_TOTAL",
+            "self_pay",
+            pl.col("self_pay") + pl.col("class_b_self_pay") > pl.col("total"),
+            "self_pay + class_b_self_pay exceeds total",
+        ),
+        "dates": (
+            "DATE_ORDER",
+            "admit_date",
+            pl.col("admit_date") > pl.col("settle_date"),
+            "admit_date is after settle_date",
+        ),
+        "chronic": (
+            "REQUIRED",
+            "chronic_disease",
+            (visit == "chronic") & pl.col("chronic_disease").is_null(),
+            "required when visit_type is chronic",
+        ),
+        "maternity": (
+            "REQUIRED",
+            "maternity_kind",
+            (visit == "maternity") & pl.col("maternity_kind").is_null(),
+            "required when visit_type is maternity",
+        ),
+    }
+    fired = df.lazy().select(rule[2].any().alias(k) for k, rule in rules.items()).collect()
+    for key, (code, field, expr, en) in rules.items():
+        if not fired[key].item():
+            continue
+        mask = df.select(expr).to_series()
+        if key == "money":
+            shown = df.select("self_pay", "class_b_self_pay", "total")
+            out.rows(code, field, mask, en, shown, _yuan_triple)
+        elif key == "dates":
+            out.rows(code, field, mask, en, df["admit_date"])
+        else:
+            out.rows(code, field, mask, en)
 
 
 def _yuan_triple(value: object) -> str:
