@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from yibao.engine.enrollment import benefit_starts, build_history
 from yibao.engine.person_years import settle_claims
 from yibao.errors import InputError
+from yibao.io import ENROLLMENTS, PERSONS
 from yibao.policy import Policy, load_policy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,12 +30,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "test_city.yaml"
 CITY = "999900"
 D = dt.date
 
-PERSON_SCHEMA: dict[str, Any] = {"person_id": pl.String, "id_number": pl.String, "sex": pl.String,
-                 "birth_date": pl.Date, "death_date": pl.Date, "region": pl.String,
-                 "categories": pl.List(pl.String), "chronic": pl.List(pl.String)}
-ENROLLMENT_SCHEMA: dict[str, Any] = {"person_id": pl.String, "year": pl.Int32, "region": pl.String,
-                     "scheme": pl.String, "paid_date": pl.Date, "contribution_paid": pl.Int64,
-                     "repaid_years": pl.Int32, "employee_end_date": pl.Date}
+PERSON_SCHEMA: dict[str, Any] = dict(PERSONS.schema)  # the readers' dtypes
+ENROLLMENT_SCHEMA: dict[str, Any] = dict(ENROLLMENTS.schema)
 
 
 ADULT = dt.date(1980, 5, 1)

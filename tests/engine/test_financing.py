@@ -20,15 +20,12 @@ from hypothesis import strategies as st
 
 from yibao.engine.enrollment import benefit_starts, build_history
 from yibao.engine.financing import ENROLMENT_COLUMNS, finance, subsidy_split, summarise_financing
+from yibao.io import ENROLLMENTS, PERSONS
 from yibao.policy import Policy, load_policy
 
 D = dt.date
-PERSON_SCHEMA: dict[str, Any] = {"person_id": pl.String, "id_number": pl.String, "sex": pl.String,
-                 "birth_date": pl.Date, "death_date": pl.Date, "region": pl.String,
-                 "categories": pl.List(pl.String), "chronic": pl.List(pl.String)}
-ENROLLMENT_SCHEMA: dict[str, Any] = {"person_id": pl.String, "year": pl.Int32, "region": pl.String,
-                     "scheme": pl.String, "paid_date": pl.Date, "contribution_paid": pl.Int64,
-                     "repaid_years": pl.Int32, "employee_end_date": pl.Date}
+PERSON_SCHEMA: dict[str, Any] = dict(PERSONS.schema)  # the readers' dtypes
+ENROLLMENT_SCHEMA: dict[str, Any] = dict(ENROLLMENTS.schema)
 
 
 def city_file(tmp_path: Path, region_class: str, **params: Any) -> Policy:

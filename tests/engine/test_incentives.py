@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from yibao.engine.enrollment import build_history
 from yibao.engine.incentives import ladder, major_caps
 from yibao.engine.person_years import settle_claims
+from yibao.io import ENROLLMENTS, PERSONS
 from yibao.policy import Policy, load_policy, read_region_file
 from yibao.policy.loader import Entry
 from yibao.policy.model import parse_value
@@ -30,12 +31,8 @@ BASE = read_region_file(ROOT / "tests" / "fixtures" / "test_city.yaml")
 D = dt.date
 Y = 100  # fen per yuan
 
-PERSON_SCHEMA: dict[str, Any] = {"person_id": pl.String, "id_number": pl.String, "sex": pl.String,
-                 "birth_date": pl.Date, "death_date": pl.Date, "region": pl.String,
-                 "categories": pl.List(pl.String), "chronic": pl.List(pl.String)}
-ENROLLMENT_SCHEMA: dict[str, Any] = {"person_id": pl.String, "year": pl.Int32, "region": pl.String,
-                     "scheme": pl.String, "paid_date": pl.Date, "contribution_paid": pl.Int64,
-                     "repaid_years": pl.Int32, "employee_end_date": pl.Date}
+PERSON_SCHEMA: dict[str, Any] = dict(PERSONS.schema)  # the readers' dtypes
+ENROLLMENT_SCHEMA: dict[str, Any] = dict(ENROLLMENTS.schema)
 RESULT_SCHEMA: dict[str, Any] = {"claim_id": pl.String, "person_id": pl.String, "year": pl.Int32,
                  "basic": pl.Int64, "major": pl.Int64}
 

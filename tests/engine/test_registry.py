@@ -8,14 +8,11 @@ from typing import Any
 import polars as pl
 
 from yibao.engine.registry import CHECKS, FINDING_COLUMNS, check_registry
+from yibao.io import ENROLLMENTS, PERSONS
 
 D = dt.date
-PERSON_SCHEMA: dict[str, Any] = {"person_id": pl.String, "id_number": pl.String, "sex": pl.String,
-                 "birth_date": pl.Date, "death_date": pl.Date, "region": pl.String,
-                 "categories": pl.List(pl.String), "chronic": pl.List(pl.String)}
-ENROLLMENT_SCHEMA: dict[str, Any] = {"person_id": pl.String, "year": pl.Int32, "region": pl.String,
-                     "scheme": pl.String, "paid_date": pl.Date, "contribution_paid": pl.Int64,
-                     "repaid_years": pl.Int32, "employee_end_date": pl.Date}
+PERSON_SCHEMA: dict[str, Any] = dict(PERSONS.schema)  # the readers' dtypes
+ENROLLMENT_SCHEMA: dict[str, Any] = dict(ENROLLMENTS.schema)
 ID_1 = "11010119900307123X"
 ID_2 = "360402198001011234"
 
