@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from yibao.engine.order import _SEED_A, _SEED_B, _build_table, person_index
+from yibao.engine.order import PersonRows, person_index
 from yibao.engine.terms import list_mask
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES, ConcentratedPeriod
@@ -25,66 +25,6 @@ WAITING_REASONS = ("EXEMPT", "NEWBORN", "EMPLOYEE_TRANSFER", "CONCENTRATED", "WA
                    "WAITING_VARIABLE", "WAITING_LONG_BREAK")
 EXEMPT, NEWBORN, EMPLOYEE_TRANSFER, CONCENTRATED, FIXED, VARIABLE, LONG_BREAK = range(7)
 _NO_DAY = np.iinfo(np.int32).min
-
-
-class PersonRows:
-    """person_id → row of the persons frame: ``order.person_index`` with its hash table built
-    once, since the history, the benefit starts, the caps and financing all look persons up."""
-
-    def __init__(self, person_ids: pl.Series) -> None:
-        self.person_ids = person_ids
-        seed_a, self._confirm = _hashes(person_ids)
-        self._keys, self._vals, self._duplicates = _build_table(seed_a)
-
-    def __call__(self, wanted: pl.Series, record: str,
-                 keep: np.ndarray | None = None) -> np.ndarray:
-        """Row for each of ``wanted`` (each kept one, with ``keep``); an unknown id is
-        person_index's InputError."""
-        if self._duplicates or wanted.null_count():
-            return person_index(self.person_ids, _kept(wanted, keep), record)
-        hash_a, hash_b = _hashes(wanted)  # hashing all and skipping beats a string filter
-        keep = np.ones(hash_a.size, bool) if keep is None else keep
-        rows = np.empty(int(keep.sum()), np.int64)
-        if _probe_confirmed(self._keys, self._vals, self._confirm, hash_a, hash_b, keep, rows):
-            # person_index raises the error naming every unknown id
-            return person_index(self.person_ids, _kept(wanted, keep), record)
-        return rows
-
-
-def _kept(s: pl.Series, keep: np.ndarray | None) -> pl.Series:
-    return s if keep is None else s.filter(pl.Series(keep))
-
-
-def _hashes(ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The two independently seeded hashes of ``order.person_index``, worked out together."""
-    both = pl.DataFrame({"id": ids}).select(a=pl.col("id").hash(_SEED_A),
-                                            b=pl.col("id").hash(_SEED_B))
-    return both["a"].to_numpy(), both["b"].to_numpy()
-
-
-@njit(cache=True)
-def _probe_confirmed(keys: np.ndarray, vals: np.ndarray, confirm: np.ndarray,
-                     hash_a: np.ndarray, hash_b: np.ndarray, keep: np.ndarray,
-                     rows: np.ndarray) -> int:
-    """``order._probe`` of the kept hashes into ``rows``, -1 where the second hash does not
-    confirm the match; returns how many were not found. (Written out in the loop: a helper
-    function, even inlined, made it more than twice as slow.)"""
-    mask = np.uint64(keys.shape[0] - 1)
-    missing, j = 0, 0
-    for i in range(hash_a.shape[0]):
-        if not keep[i]:
-            continue
-        h = hash_a[i]
-        slot = h & mask
-        while vals[slot] >= 0 and keys[slot] != h:
-            slot = (slot + np.uint64(1)) & mask
-        row = vals[slot]
-        if row < 0 or confirm[row] != hash_b[i]:
-            row = -1
-            missing += 1
-        rows[j] = row
-        j += 1
-    return missing
 
 
 @njit(cache=True)
