@@ -59,4 +59,7 @@ def create_app(database_url: str | None = None, policy_region: str | None = None
         app.include_router(module.router)
     errors.install(app)
     errors.scrub_logs()
+    from yibao.web import mount_console  # the console (医保业务管理控制台) at /console
+
+    mount_console(app)
     return app
