@@ -3,45 +3,21 @@ per role, and for the browser tests a uvicorn server on a free port and Debian's
 
 from __future__ import annotations
 
-import re
-import sys
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from web_support import ROLES, City, login, seed_city
 
-sys.path.insert(0, str(Path(__file__).parent))
-from web_support import ROLES, SECRET, City, seed_city  # noqa: E402
-
-from yibao.api import create_app  # noqa: E402
+from yibao.api import create_app
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from fastapi.testclient import TestClient  # noqa: E402  (after the warning filter)
-
-CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> City:
     return seed_city(tmp_path_factory.mktemp("city"))
-
-
-def login(client: TestClient, username: str) -> TestClient:
-    page = client.get("/console/login")
-    token = CSRF.search(page.text)
-    assert token is not None
-    r = client.post("/console/login", data={"username": username, "secret": SECRET,
-                                            "csrf": token.group(1)}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return client
-
-
-def csrf_of(client: TestClient, path: str = "/console/") -> str:
-    """The CSRF value a page of this login carries."""
-    found = CSRF.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 @pytest.fixture(scope="module")

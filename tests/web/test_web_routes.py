@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import csrf_of, login
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from web_support import SECRET, City
+from web_support import SECRET, City, csrf_of, login
 
 from yibao.store.db import make_engine, sessions
 from yibao.store.models import AuditEntry, Posting

@@ -8,12 +8,14 @@ facility with the most claims, ``clerk2`` at another).
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import uvicorn
@@ -25,7 +27,11 @@ from yibao.store.db import make_engine, sessions, upgrade
 from yibao.store.importer import import_files
 from yibao.synth import write_synth
 
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
 SECRET = "correct horse battery"
+CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 ROLES = ("admin", "clerk", "clerk2", "analyst", "auditor")
 
 
@@ -101,3 +107,20 @@ def serve(url: str) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def login(client: TestClient, username: str) -> TestClient:
+    page = client.get("/console/login")
+    token = CSRF.search(page.text)
+    assert token is not None
+    r = client.post("/console/login", data={"username": username, "secret": SECRET,
+                                            "csrf": token.group(1)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return client
+
+
+def csrf_of(client: TestClient, path: str = "/console/") -> str:
+    """The CSRF value a page of this login carries."""
+    found = CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)

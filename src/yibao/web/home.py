@@ -94,5 +94,6 @@ def home(request: Request, session: SessionDep, user: ConsoleUser) -> Response:
     if user.role in ("admin", "auditor"):
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
                                        .limit(10)))
-    return render(request, "home.html", {"pages": [(p, PAGE_NAMES[p]) for p in PAGES[user.role]], "recent": recent,
+    pages = [(p, PAGE_NAMES[p]) for p in PAGES[user.role]]
+    return render(request, "home.html", {"pages": pages, "recent": recent,
                                          "entries": entries, "counts": counts})

@@ -86,7 +86,8 @@ def status_of(kinds: set[str] | None) -> str:
 
 @router.get("/persons/{person_id}")
 def person_page(request: Request, person_id: IdPath, session: SessionDep, user: ConsoleUser,
-                state: StateDep, year: Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)] = None,
+                state: StateDep,
+                year: Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)] = None,
                 unmasked: bool = False) -> Response:
     person = api.get_person(person_id, session, user, unmasked)
     enrolments = api.enrollments(person_id, session, user, state)

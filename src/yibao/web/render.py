@@ -21,8 +21,8 @@ PAGES = {
     "analyst": ["persons", "settlements", "policy"],
     "auditor": ["persons", "settlements", "policy"],
 }
-PAGE_NAMES = {"persons": "参保人", "settlements": "结算", "policy": "政策参数", "import": "数据导入",
-              "dashboard": "基金运行", "reports": "报表"}
+PAGE_NAMES = {"persons": "参保人", "settlements": "结算", "policy": "政策参数",
+              "import": "数据导入", "dashboard": "基金运行", "reports": "报表"}
 ROLE_NAMES = {"admin": "管理员", "clerk": "结算员", "analyst": "分析员", "auditor": "审计员"}
 #: Pages are for one user at a time: not cached, not framed, scripts only from this server.
 HEADERS = {
@@ -58,7 +58,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         request=request, lang=lang, _=lambda text: translate(lang, text), user=user,
         role_name=ROLE_NAMES.get(user.role, user.role) if user is not None else "",
         csrf=getattr(request.state, "csrf", ""),
-        nav=[(p, PAGE_NAMES[p]) for p in PAGES.get(user.role, [])] if user is not None else [], **(context or {}))
+        nav=[(p, PAGE_NAMES[p]) for p in PAGES.get(user.role, [])] if user is not None else [],
+        **(context or {}))
     response = HTMLResponse(page, status_code=status, headers=HEADERS)
     if request.query_params.get("lang") == lang:
         response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="strict",

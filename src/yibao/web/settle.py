@@ -26,7 +26,7 @@ from yibao.io import CLAIMS
 from yibao.money import fen_to_yuan
 from yibao.store.auth import WRITE_ROLES, require_facility
 from yibao.store.models import Claim, Posting, User
-from yibao.store.online import REVERSAL, NotFoundError
+from yibao.store.online import REVERSAL, SETTLEMENT, NotFoundError
 from yibao.web.persons import status_of
 from yibao.web.render import render
 from yibao.web.session import PATH, ConsoleUser, require_csrf
@@ -68,16 +68,17 @@ def _shown(problems: list[Problem]) -> list[dict[str, str]]:
 def claim_list(request: Request, session: SessionDep, user: ConsoleUser,
                status: Annotated[str, Query(pattern="^(open|settled|all)$")] = "open",
                ) -> Response:
-    posted = exists().where(Posting.claim_id == Claim.claim_id)
     query = select(Claim)
+    if status == "settled":  # from the postings, newest first (few claims have one)
+        query = query.join(Posting, (Posting.claim_id == Claim.claim_id)
+                           & (Posting.kind == SETTLEMENT)).order_by(Posting.id.desc())
+    else:
+        query = query.order_by(Claim.settle_date.desc(), Claim.claim_id)
+    if status == "open":
+        query = query.where(~exists().where(Posting.claim_id == Claim.claim_id))
     if user.role == "clerk":
         query = query.where(Claim.facility_id == (user.facility_id or ""))
-    if status == "open":
-        query = query.where(~posted)
-    elif status == "settled":
-        query = query.where(posted)
-    claims = list(session.scalars(query.order_by(Claim.settle_date.desc(), Claim.claim_id)
-                                  .limit(LIST_LIMIT)))
+    claims = list(session.scalars(query.limit(LIST_LIMIT)))
     kinds: dict[str, set[str]] = {}
     for claim_id, kind in session.execute(select(Posting.claim_id, Posting.kind).where(
             Posting.claim_id.in_([c.claim_id for c in claims]))):
@@ -113,8 +114,8 @@ def new_claim(request: Request, user: ConsoleUser) -> Response:
 
 def _request(form: dict[str, Any]) -> SettlementRequest:
     names = set(ClaimIn.model_fields)
-    claim = {k: v.strip() for k, v in form.items() if k in names and isinstance(v, str)}
-    claim = {k: v for k, v in claim.items() if v or k not in OPTIONAL}
+    texts = {k: v.strip() for k, v in form.items() if k in names and isinstance(v, str)}
+    claim: dict[str, Any] = {k: v for k, v in texts.items() if v or k not in OPTIONAL}
     claim["out_of_region"] = form.get("out_of_region") == "on"
     return SettlementRequest.model_validate({"claim": claim})
 
