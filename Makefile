@@ -7,7 +7,7 @@ DEMO   := demo
 DEMO_PERSONS ?= 50000
 DEMO_DB := sqlite:///$(DEMO)/yibao.db
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,8 +52,12 @@ demo: install
 	$(BIN)/python -c "import polars as pl; print(pl.read_parquet('$(DEMO)/claims.parquet')['facility_id'].min())" \
 		| xargs -I{} $(BIN)/yibao user add clerk --role clerk --facility {} --secret demo-clerk \
 		--database-url $(DEMO_DB)
-	@echo "API: http://127.0.0.1:8000/docs — users admin, clerk, analyst, auditor; secret demo-<user>"
+	@echo "Console: http://127.0.0.1:8000/console/ — API: http://127.0.0.1:8000/docs — users admin, clerk, analyst, auditor; secret demo-<user>"
 	$(BIN)/yibao serve --policy 360400 --database-url $(DEMO_DB)
+
+# PNGs of each console page (Debian's Chromium: apt-get install -y chromium fonts-noto-cjk)
+screenshots: install
+	cd tests/web && ../../$(BIN)/python screenshots.py ../../docs/screenshots
 
 bench: install
 	$(BIN)/python benchmarks/settle.py 1000000

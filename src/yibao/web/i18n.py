@@ -25,6 +25,7 @@ EN: dict[str, str] = {
     "报表": "Reports",
     "退出": "Log out",
     "登录": "Log in",
+    "用户名或密码错误": "Wrong username or secret",
     "用户名": "Username",
     "密码": "Secret",
     "语言": "Language",
