@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -212,3 +213,37 @@ def test_logout_ends_the_token(city: City, clients: dict[str, TestClient]) -> No
     assert r.status_code == 303
     assert client.get("/console/", follow_redirects=False).status_code == 303
     login(client, "clerk2")
+
+
+def test_import_checks_then_lands_and_its_page_answers_while_the_store_is_locked(
+        city: City, clients: dict[str, TestClient]) -> None:
+    admin = clients["admin"]
+    r = admin.post("/console/import", data={"kind": "persons", "csrf": csrf_of(admin)},
+                   files={"file": ("persons.csv", city.files["persons"].read_bytes())},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    job = r.headers["location"]
+    deadline = time.monotonic() + 20
+    while "校验通过" not in (page := admin.get(job).text):
+        assert time.monotonic() < deadline and "校验未通过" not in page
+        time.sleep(0.1)
+    assert "300</strong>" in page  # 300 persons checked, nothing landed yet
+    # another writer holds SQLite's write lock: the polled page still answers at once
+    engine = make_engine(city.url)
+    try:
+        with sessions(engine).begin():
+            start = time.monotonic()
+            assert admin.get(job).status_code == 200
+            assert time.monotonic() - start < 5
+    finally:
+        engine.dispose()
+    assert admin.post(job + "/commit", data={"csrf": csrf_of(admin)},
+                      follow_redirects=False).status_code == 303
+    while "导入完成" not in (page := admin.get(job).text):
+        assert time.monotonic() < deadline and "导入失败" not in page
+        time.sleep(0.1)
+    assert "import_persons" in audit_actions(city, "persons.csv")
+    # a second commit of the same job is refused
+    assert admin.post(job + "/commit", data={"csrf": csrf_of(admin)}).status_code == 422
+    # another admin's job is not visible to a clerk, nor are jobs to anyone but their owner
+    assert clients["clerk"].get(job).status_code == 403

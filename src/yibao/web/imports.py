@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.responses import RedirectResponse, Response
@@ -18,13 +18,13 @@ from yibao.store.models import User
 from yibao.store.online import NotFoundError
 from yibao.web.jobs import SUFFIXES, Job, start_check, start_import
 from yibao.web.render import render
-from yibao.web.session import PATH, ConsoleUser, require_csrf
+from yibao.web.session import PATH, ConsoleUser, ReadingUser, Viewer, require_csrf
 
 router = APIRouter()
 IMPORT_ROLES = frozenset({"admin"})
 
 
-def _job(job_id: str, user: User) -> Job:
+def _job(job_id: str, user: User | Viewer) -> Job:
     try:
         job = Job(job_id)
         owner = job.read()["user"]
@@ -63,8 +63,10 @@ def import_upload(request: Request, user: ConsoleUser,
 
 
 @router.get("/import/{job_id}")
-def import_status(request: Request, job_id: str, user: ConsoleUser) -> Response:
-    require_role(user, IMPORT_ROLES, "import data")
+def import_status(request: Request, job_id: str, user: ReadingUser) -> Response:
+    """Polled while a job runs: reads no more than the token, and never waits for the import's
+    write lock (``ReadingUser``)."""
+    require_role(cast(User, user), IMPORT_ROLES, "import data")  # reads only .role
     status = _job(job_id, user).read()
     return render(request, "import_job.html", {"job": status,
                                                "running": status["state"] in ("checking",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 from yibao.api.deps import SessionDep
@@ -84,6 +86,41 @@ def console_user(request: Request, session: SessionDep) -> User:
 
 
 ConsoleUser = Annotated[User, Depends(console_user)]
+
+
+def reader(request: Request) -> sessionmaker[Session]:
+    """Sessions that only read. On SQLite the service's sessions take the write lock at BEGIN,
+    so a page polled while an import holds it would wait for the whole import; these read from
+    the WAL snapshot instead (the driver's own deferred transactions). Elsewhere: the same."""
+    made: sessionmaker[Session] | None = getattr(request.app.state, "reader", None)
+    if made is None:
+        engine: Engine = request.app.state.yibao.engine
+        if engine.dialect.name == "sqlite":
+            made = sessionmaker(create_engine(engine.url, connect_args={
+                "check_same_thread": False, "timeout": 30}))
+        else:
+            made = request.app.state.yibao.sessions
+        request.app.state.reader = made
+    return made
+
+
+def reading_user(request: Request) -> Viewer:
+    """The logged-in user, checked on a read-only session (see ``reader``)."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise LoginRequired(request.url.path)
+    with reader(request)() as session:
+        try:
+            user = user_for_token(session, token)
+        except AuthError as exc:
+            raise LoginRequired(request.url.path) from exc
+        viewer = Viewer(user.username, user.role, user.facility_id)
+    request.state.viewer = viewer
+    request.state.csrf = csrf_for(token)
+    return viewer
+
+
+ReadingUser = Annotated[Viewer, Depends(reading_user)]
 
 
 def require_csrf(request: Request, user: ConsoleUser, given: str) -> None:
