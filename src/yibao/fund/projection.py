@@ -86,8 +86,7 @@ def base_of(ind: Indicators, inputs: FundInputs) -> Base:
     months = [m for m in ind.monthly if m.region == ind.region]
     income = sum(m.income_total for m in months)
     expenditure = sum(m.expenditure for m in months)
-    basic = sum(m.basic_paid for m in months)
-    enrollees_ids = inputs.financing["person_id"].unique()
+    enrollees_ids = inputs.financing["person_id"].unique().sort()  # stable order: same seed, same draws
     n = enrollees_ids.len()
     paid = (pl.DataFrame({"person_id": enrollees_ids})
             .join(inputs.spending.group_by("person_id").agg(pl.col("basic").sum()),
@@ -100,7 +99,6 @@ def base_of(ind: Indicators, inputs: FundInputs) -> Base:
     share[: rest % max(n, 1)] += 1
     last = months[-1].accumulated_balance
     current = income - expenditure
-    del basic
     return Base(ind.year, n, income, expenditure, current if last is None else last,
                 last is not None, paid + share if n else paid)
 
