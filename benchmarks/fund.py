@@ -117,7 +117,7 @@ def part2(persons: int) -> None:
     print(f"  {frames[2].height:,} claims")
     run, t_settle = timed("settle_claims (one settlement run)",
                           lambda: settle_claims(policy, *frames))
-    inputs, t_in = timed("from_frames (join + financing)",
+    inputs, _ = timed("from_frames (join + financing)",
                          lambda: from_frames(policy, 2023, *frames, run.results))
     ind, _ = timed("indicators (base)", lambda: indicators(inputs))
     path = os.path.join(os.path.dirname(__file__), "policies", "360400-whatif-cap.yaml")

@@ -37,8 +37,9 @@ def to_json(value: Any, key: str = "") -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: to_json(getattr(value, f.name), f.name)
                for f in dataclasses.fields(value) if _shown(getattr(value, f.name))}
-        if hasattr(type(value), "difference"):
-            out["difference"] = to_json(value.difference, "difference")
+        derived = getattr(value, "difference", None)  # PayerChange's property
+        if derived is not None:
+            out["difference"] = to_json(derived, "difference")
         return out
     if isinstance(value, dict):
         return {str(k): to_json(v, key if key in MONEY else str(k)) for k, v in value.items()}

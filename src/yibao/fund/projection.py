@@ -86,7 +86,8 @@ def base_of(ind: Indicators, inputs: FundInputs) -> Base:
     months = [m for m in ind.monthly if m.region == ind.region]
     income = sum(m.income_total for m in months)
     expenditure = sum(m.expenditure for m in months)
-    enrollees_ids = inputs.financing["person_id"].unique().sort()  # stable order: same seed, same draws
+    # sorted: the same seed draws the same persons under the base and a changed policy
+    enrollees_ids = inputs.financing["person_id"].unique().sort()
     n = enrollees_ids.len()
     paid = (pl.DataFrame({"person_id": enrollees_ids})
             .join(inputs.spending.group_by("person_id").agg(pl.col("basic").sum()),
