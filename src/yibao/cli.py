@@ -16,6 +16,7 @@ from rich.table import Table
 
 from yibao.cli_common import err as err
 from yibao.cli_common import job, out, phase, reports_errors
+from yibao.cli_fund import register as register_fund
 from yibao.cli_service import register as register_service
 from yibao.cli_store import register as register_store
 from yibao.money import fen_to_yuan
@@ -237,6 +238,7 @@ def synth(
 
 register_store(app)
 register_service(app)
+register_fund(app)
 
 
 def main() -> None:

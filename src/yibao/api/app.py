@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from yibao.api import auth, errors, persons, policies, settlements
+from yibao.api import auth, errors, fund, persons, policies, settlements
 from yibao.api.deps import State
 from yibao.policy import load_policy
 from yibao.store.auth import DEFAULT_TTL
@@ -55,7 +55,7 @@ def create_app(database_url: str | None = None, policy_region: str | None = None
 
     app = FastAPI(title="yibao 医保", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.yibao = state
-    for module in (auth, persons, settlements, policies):
+    for module in (auth, persons, settlements, policies, fund):
         app.include_router(module.router)
     errors.install(app)
     errors.scrub_logs()

@@ -123,6 +123,21 @@ class FundAlert(Strict):
     months_excess: float
 
 
+class CoverageTarget(Strict):
+    """参保率 targets (SPEC §7): all residents, and the low-income groups of
+    ``fund.low_income_categories`` (农村低收入人口和脱贫人口)."""
+
+    total: BasisPoints
+    low_income: BasisPoints
+
+
+class RatioTarget(Strict):
+    """住院政策范围内基金支付比例 target (about 70%) and how far from it counts as far."""
+
+    target: BasisPoints
+    tolerance: BasisPoints
+
+
 def _month_day(value: object) -> str:
     text = str(value)
     parts = text.split("-")
@@ -216,6 +231,9 @@ PARAMETERS: dict[str, Any] = {
     "assistance.visit_types": list[VisitType],
     "region.disposable_income": Fen,
     "fund.alert": FundAlert,
+    "fund.coverage_target": CoverageTarget,
+    "fund.low_income_categories": Annotated[list[Category], AfterValidator(_non_empty)],
+    "fund.ratio_target": RatioTarget,
 }
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {k: TypeAdapter(s) for k, s in PARAMETERS.items()}

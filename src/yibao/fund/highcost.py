@@ -1,0 +1,89 @@
+"""The high-cost list (因病返贫监测, SPEC §7): person-years whose out-of-pocket exceeds
+``fund.alert.high_cost_fraction × region.disposable_income``, each with what drove it.
+
+A person's oop splits exactly into the part outside the policy scope (total − policy_scope:
+丙类、超限价、乙类先行自付) and the part inside it that no payer covered (deductibles, the
+share above the ratios, amounts beyond caps). The drivers name the claims, visit types and
+diagnoses (3-character ICD-10 category) that made it. 身份证号 are masked here, always.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from yibao.io import mask_id_number
+from yibao.money import BP_ONE
+from yibao.policy import Policy
+
+TOP = 3
+
+
+@dataclass(frozen=True)
+class HighCostPerson:
+    """One person-year on the list; money in fen, ``id_number`` masked."""
+
+    person_id: str
+    id_number: str | None
+    region: str
+    categories: list[str]
+    claims: int
+    total: int
+    oop: int
+    out_of_scope: int
+    in_scope_oop: int
+    deductible: int
+    uncovered_oop: int
+    oop_by_visit: dict[str, int]
+    top_diagnoses: list[dict[str, object]]
+    top_claims: list[dict[str, object]]
+
+
+def high_cost_threshold(policy: Policy, year: int) -> tuple[int, int, int]:
+    """(fraction bp, disposable income fen, threshold fen rounded down) in force at year end;
+    the comparison itself is exact: oop × 10000 > fraction × income."""
+    on = policy.resolve(dt.date(year, 12, 31))
+    fraction = int(on.get("fund.alert").high_cost_fraction)
+    income = int(on.get("region.disposable_income"))
+    return fraction, income, fraction * income // BP_ONE
+
+
+def high_cost_list(policy: Policy, year: int, spending: pl.DataFrame, persons: pl.DataFrame,
+                   *, limit: int | None = None) -> list[HighCostPerson]:
+    """Person-years over the threshold, highest oop first (at most ``limit``)."""
+    fraction, income, _ = high_cost_threshold(policy, year)
+    per_person = spending.group_by("person_id").agg(pl.col("oop").sum())
+    over = per_person.filter(pl.col("oop") * BP_ONE > fraction * income).sort(
+        ["oop", "person_id"], descending=[True, False])
+    if limit is not None:
+        over = over.head(limit)
+    if over.height == 0:
+        return []
+    claims = spending.join(over.select("person_id"), on="person_id", how="semi")
+    people = persons.join(over.select("person_id"), on="person_id", how="semi")
+    by_id = {r["person_id"]: r for r in people.iter_rows(named=True)}
+    grouped = claims.partition_by("person_id", as_dict=True)
+    return [_person(pid, by_id.get(pid, {}), grouped[(pid,)]) for pid in over["person_id"]]
+
+
+def _person(person_id: str, person: dict[str, object], claims: pl.DataFrame) -> HighCostPerson:
+    total, oop, scope = (int(claims[c].sum()) for c in ("total", "oop", "policy_scope"))
+    by_visit = {r[0]: int(r[1]) for r in claims.group_by("visit_type").agg(
+        pl.col("oop").sum()).sort("oop", descending=True).iter_rows()}
+    diagnoses = (claims.with_columns(pl.col("diagnosis").str.slice(0, 3).alias("dx"))
+                 .group_by("dx").agg(pl.col("oop").sum())
+                 .sort(["oop", "dx"], descending=[True, False]).head(TOP))
+    top = claims.sort(["oop", "claim_id"], descending=[True, False]).head(TOP).select(
+        "claim_id", "visit_type", "facility_level", "diagnosis", "month", "total", "oop")
+    id_number = person.get("id_number")
+    categories = person.get("categories") or []
+    assert isinstance(categories, list)
+    return HighCostPerson(
+        person_id, mask_id_number(id_number) if isinstance(id_number, str) else None,
+        str(person.get("region", "")), [str(c) for c in categories], claims.height, total,
+        oop, total - scope, oop - (total - scope), int(claims["deductible"].sum()),
+        int(claims.filter(~pl.col("covered"))["oop"].sum()), by_visit,
+        [{"diagnosis": str(d), "oop": int(v)} for d, v in diagnoses.iter_rows()],
+        [dict(r) for r in top.iter_rows(named=True)])
