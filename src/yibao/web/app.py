@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from yibao.api.deps import State
 from yibao.api.errors import bilingual, status_of, validation_problems
 from yibao.errors import Problem, YibaoError
-from yibao.web import home, imports, persons, policy, settle
+from yibao.web import dashboard, home, imports, persons, policy, settle
 from yibao.web.render import render
 from yibao.web.session import PATH, LoginRequired
 
@@ -67,7 +67,7 @@ def console(state: State) -> FastAPI:
     """The console application on the API's ``state``."""
     app = FastAPI(title="yibao console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.yibao = state
-    for module in (home, persons, settle, policy, imports):
+    for module in (home, persons, settle, policy, imports, dashboard):
         app.include_router(module.router)
     js = plotly_js()
 

@@ -10,16 +10,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from yibao.fund.report import LEVEL_NAMES
 from yibao.money import fen_to_yuan
 from yibao.web.i18n import COOKIE, lang_of, translate
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: The pages of each role's menu and home page, in order (each route checks the role again).
 PAGES = {
-    "admin": ["persons", "settlements", "policy", "import"],
+    "admin": ["persons", "settlements", "policy", "import", "dashboard", "reports"],
     "clerk": ["persons", "settlements", "policy"],
-    "analyst": ["persons", "settlements", "policy"],
-    "auditor": ["persons", "settlements", "policy"],
+    "analyst": ["persons", "settlements", "policy", "dashboard", "reports"],
+    "auditor": ["persons", "settlements", "policy", "dashboard", "reports"],
 }
 PAGE_NAMES = {"persons": "参保人", "settlements": "结算", "policy": "政策参数",
               "import": "数据导入", "dashboard": "基金运行", "reports": "报表"}
@@ -57,7 +58,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     page = env.get_template(template).render(
         request=request, lang=lang, _=lambda text: translate(lang, text), user=user,
         role_name=ROLE_NAMES.get(user.role, user.role) if user is not None else "",
-        csrf=getattr(request.state, "csrf", ""),
+        csrf=getattr(request.state, "csrf", ""), level_names=LEVEL_NAMES,
         nav=[(p, PAGE_NAMES[p]) for p in PAGES.get(user.role, [])] if user is not None else [],
         **(context or {}))
     response = HTMLResponse(page, status_code=status, headers=HEADERS)
