@@ -66,6 +66,13 @@ def take(city: City, base: str, out: Path) -> None:
         page.wait_for_selector("div.error td")
         bad.unlink()
         shoot(page, out, "07-import-errors")
+        page.goto(f"{base}/console/dashboard?year=2023&opening_balance=600000")
+        page.wait_for_selector("#chart-coverage .main-svg", timeout=60_000)
+        shoot(page, out, "10-dashboard")
+        page.goto(f"{base}/console/reports?year=2023&opening_balance=600000"
+                  "&key=basic.inpatient.ratio&value={1: 0.95, 2: 0.85, 3: 0.7}")
+        page.wait_for_selector("#chart-whatif .main-svg", timeout=60_000)
+        shoot(page, out, "11-reports-whatif")
         page.goto(f"{base}/console/?lang=en")
         shoot(page, out, "08-home-admin-en")
         page.goto(f"{base}/console/?lang=zh")

@@ -153,7 +153,8 @@ def reports(request: Request, user: ConsoleUser, year: Year = None,
                 {"code": "BAD_VALUE", "message": str(exc), "field": "value", "record": ""}]
         else:
             projections = {"现行政策": w.base_projection, "调整后": w.changed_projection}
-            context.update(whatif=w, payers=[c for c in w.payers if c.visit_type == "all"],
+            context.update(whatif=w, payer_names=fund_charts.PAYER_NAMES,
+                           payers=[c for c in w.payers if c.visit_type == "all"],
                            whatif_chart=fund_charts.whatif_figure(
                                [(c.payer, c.base, c.changed) for c in w.payers
                                 if c.visit_type == "all"]))
