@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,22 +18,21 @@ PAGES = ["/console/", "/console/persons", "/console/persons?q=P", "/console/sett
          "/console/settlements/new", "/console/policy"]
 
 
-def audit_actions(city: City, target: str) -> list[str]:
+def _column(city: City, column: Any, where: Any) -> list[str]:
     engine = make_engine(city.url)
     try:
         with sessions(engine).begin() as s:
-            return list(s.scalars(select(AuditEntry.action).where(AuditEntry.target == target)))
+            return list(s.scalars(select(column).where(where)))
     finally:
         engine.dispose()
+
+
+def audit_actions(city: City, target: str) -> list[str]:
+    return _column(city, AuditEntry.action, AuditEntry.target == target)
 
 
 def postings(city: City, claim_id: str) -> list[str]:
-    engine = make_engine(city.url)
-    try:
-        with sessions(engine).begin() as s:
-            return list(s.scalars(select(Posting.kind).where(Posting.claim_id == claim_id)))
-    finally:
-        engine.dispose()
+    return _column(city, Posting.kind, Posting.claim_id == claim_id)
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/console/import", "/console/persons/P1",
