@@ -83,3 +83,9 @@ def test_the_fund_report_downloads_as_a_file(settled: str,
     assert r.headers["content-disposition"] == (
         'attachment; filename="fund-report-360400-2023.html"')
     assert "基金运行" in r.text and "Plotly" in r.text
+
+
+def test_an_opening_balance_beyond_the_money_range_is_a_422(
+        clients: dict[str, TestClient]) -> None:
+    r = clients["admin"].get("/console/dashboard?year=2023&opening_balance=322499005053")
+    assert r.status_code == 422 and "INVALID" in r.text

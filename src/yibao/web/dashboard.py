@@ -32,7 +32,7 @@ from yibao.web.session import ConsoleUser, reader
 
 router = APIRouter()
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
-Opening = Annotated[str, Query(pattern=r"^(-?\d{1,12}(\.\d{1,2})?)?$")]
+Opening = Annotated[str, Query(pattern=r"^(-?\d{1,9}(\.\d{1,2})?)?$")]  # to_fen: ≤ 1e9 yuan
 REPLICATES = 200
 
 
