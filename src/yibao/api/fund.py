@@ -34,7 +34,7 @@ from yibao.store.auth import FINANCE_ROLES, require_role
 router = APIRouter(prefix="/v1/fund", tags=["fund 基金监测"])
 Year = Annotated[int, Query(ge=2000, le=2100, description="the year (YYYY)")]
 Opening = Annotated[str | None, Query(
-    pattern=r"^-?\d{1,12}(\.\d{1,2})?$",
+    pattern=r"^-?\d{1,9}(\.\d{1,2})?$",
     description="accumulated balance on 1 January, yuan (whole region); without it the "
                 "accumulated balance and months payable are not computed")]
 Rate = Annotated[str, Query(pattern=r"^-?0?\.\d{1,4}$|^0$", description="yearly rate, e.g. 0.05")]
