@@ -96,9 +96,14 @@ def fund(
     from yibao.policy import load_policy
 
     pol = load_policy(region)
-    assumptions = Assumptions(years, Fraction(population_growth), Fraction(cost_growth),
-                              Fraction(utilisation_growth), _yuan(contribution_step),
-                              _yuan(subsidy_step))
+    try:
+        assumptions = Assumptions(years, Fraction(population_growth), Fraction(cost_growth),
+                                  Fraction(utilisation_growth), _yuan(contribution_step),
+                                  _yuan(subsidy_step))
+    except (ValueError, ZeroDivisionError) as exc:
+        from yibao.errors import InputError, Problem
+
+        raise InputError([Problem("BAD_ASSUMPTION", str(exc), "", "assumptions")]) from None
     opening = _opening(opening_balance, fund_accounts, pol.region)
     frames, inputs = _inputs(pol, year, persons, enrollments, claims, results, database_url,
                              targets, opening)
