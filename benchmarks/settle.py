@@ -136,10 +136,13 @@ def _instrument(ph: Phases) -> Callable[[], None]:
         wrapped.append((module, name, original))
 
     wrap(settlement, "person_index", "settle: person lookup (hash)")
-    wrap(settlement, "settlement_order", "settle: settlement order (sort)")
-    wrap(kernel, "settle_groups", "settle: kernel (Numba pass)")
-    wrap(settlement, "list_mask", "settle: category/chronic masks")
+    wrap(settlement, "sorted_claims", "settle: settlement order (sort)")
+    wrap(kernel, "person_year_groups", "settle: person-years")
     wrap(settlement, "_enrolled", "settle: enrolment lookup")
+    wrap(settlement, "list_mask", "settle: category/chronic masks")
+    wrap(settlement, "text_codes", "settle: text codes")
+    wrap(kernel, "settle_sorted", "settle: kernel (Numba pass)")
+    wrap(settlement, "code_text", "settle: reason text")
 
     def undo() -> None:
         for module, name, original in wrapped:

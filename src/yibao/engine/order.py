@@ -9,6 +9,8 @@ text, as SPEC §5 requires.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -160,15 +162,33 @@ def _radix_argsort(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return order, keys
 
 
-def settlement_order(person_row: np.ndarray, day: np.ndarray, claim_ids: pl.Series) -> np.ndarray:
-    """Permutation putting claims in (person, settle_date, claim_id) order."""
+@dataclass
+class SortedClaims:
+    """Claims in settlement order: ``order[k]`` is the input row of the k-th claim settled and
+    ``key[k]`` its packed (person row, settle day) key — person row ``key >> day_bits``, settle
+    day ``(key & (2**day_bits - 1)) + day0`` — so a pass in settlement order reads both
+    sequentially."""
+
+    order: np.ndarray
+    key: np.ndarray
+    day_bits: int
+    day0: int
+
+
+def sorted_claims(person_row: np.ndarray, day: np.ndarray, claim_ids: pl.Series) -> SortedClaims:
+    """Sort claims into (person, settle_date, claim_id) order (person_row ≥ 0 for every claim)."""
     if person_row.size == 0:
-        return np.zeros(0, dtype=np.int64)
+        return SortedClaims(np.zeros(0, np.int64), np.zeros(0, np.int64), 1, 0)
     day0 = int(day.min())
     day_bits = max(1, (int(day.max()) - day0 + 1).bit_length())
     key = (person_row.astype(np.int64) << day_bits) | (day.astype(np.int64) - day0)
     order, sorted_key = _radix_argsort(key, max(1, int(key.max()).bit_length()))
-    return _order_ties(order, sorted_key, claim_ids)
+    return SortedClaims(_order_ties(order, sorted_key, claim_ids), sorted_key, day_bits, day0)
+
+
+def settlement_order(person_row: np.ndarray, day: np.ndarray, claim_ids: pl.Series) -> np.ndarray:
+    """Permutation putting claims in (person, settle_date, claim_id) order."""
+    return sorted_claims(person_row, day, claim_ids).order
 
 
 def _order_ties(order: np.ndarray, sorted_key: np.ndarray, claim_ids: pl.Series) -> np.ndarray:

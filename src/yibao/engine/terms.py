@@ -57,6 +57,9 @@ class ClaimEpochs:
     factors: np.ndarray             # [E, R]
     n_factors: np.ndarray           # [E]
     lump_sum: list[dict[str, int] | None]
+    lump_kinds: tuple[str, ...] = ()        # every maternity kind of any lump-sum table
+    lump_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
+    has_lump_sum: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))
 
 
 @dataclass
@@ -125,6 +128,13 @@ def claim_epochs(policy: Policy, first: dt.date, last: dt.date, diseases: list[s
     for e, f in enumerate(factor_lists):
         ep.factors[e, : len(f)] = f
         ep.n_factors[e] = len(f)
+    # [E, K]: the lump sum of kind k in epoch e, -1 where that epoch's table lacks the kind
+    ep.lump_kinds = tuple(sorted({k for t in ep.lump_sum if t for k in t}))
+    ep.lump_table = np.full((n_e, max(len(ep.lump_kinds), 1)), -1, np.int64)
+    ep.has_lump_sum = np.array([t is not None for t in ep.lump_sum], np.bool_)
+    for e, table in enumerate(ep.lump_sum):
+        for kind, fen in (table or {}).items():
+            ep.lump_table[e, ep.lump_kinds.index(kind)] = fen
     return ep
 
 
