@@ -17,11 +17,19 @@ import pyarrow as pa
 
 from yibao.errors import InputError, Problem
 
+#: Inputs up to this many rows (online settlement: one claim, one person) take plain-Python
+#: paths: Polars' and Arrow's per-call set-up costs more than the work at that size. Read at
+#: call time, so that a test can send every input down the vectorised paths.
+SMALL_INPUT = 64
+
 
 def text_codes(values: pl.Series, known: Sequence[str]) -> np.ndarray:
     """Index of each value in ``known`` as int16; -1 where it is null or not in ``known``."""
     if not known:
         return np.full(values.len(), -1, np.int16)
+    if values.len() <= SMALL_INPUT:  # a dict beats a Polars cast
+        index = {v: i for i, v in enumerate(known)}
+        return np.array([index.get(v, -1) for v in values.cast(pl.String).to_list()], np.int16)
     text = values if values.dtype == pl.String else values.cast(pl.String)
     codes = text.cast(pl.Enum(list(known)), strict=False).to_physical()
     return codes.cast(pl.Int16).fill_null(-1).to_numpy()
@@ -45,8 +53,10 @@ def small_ints(values: pl.Series, lo: int, hi: int, claim_ids: pl.Series,
                field: str) -> np.ndarray:
     """An integer column as int8 in [lo, hi] (the kernel indexes tables with it unchecked); an
     OUT_OF_RANGE InputError naming the first 50 claims otherwise."""
-    ok = values.is_between(lo, hi).fill_null(False)
-    if not ok.all():
+    low, high = values.min(), values.max()
+    if values.null_count() or not (isinstance(low, int) and isinstance(high, int)
+                                   and lo <= low and high <= hi):
+        ok = values.is_between(lo, hi).fill_null(False)
         bad = np.flatnonzero(~ok.to_numpy())
         raise InputError([
             Problem("OUT_OF_RANGE", f"{field} {values[int(i)]!r} must lie in {lo}..{hi}",
@@ -69,11 +79,11 @@ def _view(text: str, offset: int) -> np.ndarray:
     return view
 
 
-def code_text(codes: np.ndarray, names: Sequence[str], name: str) -> pl.Series:
-    """A String column holding ``names[code]`` for each of ``codes`` (all in range)."""
+def code_text(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
+    """An Arrow string-view array holding ``names[code]`` for each of ``codes`` (all in
+    range)."""
     offsets = np.cumsum([0, *(len(t.encode()) for t in names)])
     table = np.stack([_view(t, int(offsets[i])) for i, t in enumerate(names)]).view(np.uint64)
     views = table[codes]
     data = pa.py_buffer("".join(names).encode())
-    arr = pa.Array.from_buffers(pa.string_view(), codes.size, [None, pa.py_buffer(views), data])
-    return pl.Series(name, arr, dtype=pl.String)
+    return pa.Array.from_buffers(pa.string_view(), codes.size, [None, pa.py_buffer(views), data])

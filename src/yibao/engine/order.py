@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
+from yibao.engine import codes
 from yibao.errors import InputError, Problem
 
 _SEED_A, _SEED_B = 0x5EED, 0xB0A7
@@ -47,23 +48,43 @@ class PersonRows:
 
     A 64-bit hash is looked up in a hash table and every match is confirmed with a second,
     independently seeded hash (a false match needs both to collide); when two persons' first
-    hashes collide, or an id is null, the exact string join is used instead."""
+    hashes collide, or an id is null, the exact string join is used instead. A handful of
+    persons (online settlement) is looked up in a dict instead."""
 
     def __init__(self, person_ids: pl.Series) -> None:
         self.person_ids = person_ids
-        seed_a, self._confirm = _hashes(person_ids)
-        self._keys, self._vals, self._duplicates = _build_table(seed_a)
+        self._small: dict[str, int] | None = None
+        self._table: tuple[np.ndarray, np.ndarray, int, np.ndarray] | None = None
+        if person_ids.len() <= codes.SMALL_INPUT and not person_ids.null_count():
+            ids = person_ids.to_list()
+            table = {pid: row for row, pid in enumerate(ids)}
+            if len(table) == len(ids):
+                self._small = table  # online settlement: one person; a dict beats hashing
+
+    def _hash_table(self) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        if self._table is None:
+            seed_a, confirm = _hashes(self.person_ids)
+            self._table = (*_build_table(seed_a), confirm)
+        return self._table
 
     def __call__(self, wanted: pl.Series, record: str,
                  keep: np.ndarray | None = None) -> np.ndarray:
         """Row for each of ``wanted`` (each kept one, with ``keep``); an unknown id is an
         InputError naming it."""
-        if self._duplicates or wanted.null_count():
+        if self._small is not None and wanted.len() <= codes.SMALL_INPUT:
+            kept = _kept(wanted, keep)
+            small = self._small
+            rows = np.array([small.get(pid, -1) for pid in kept.to_list()], np.int64)
+            if (rows < 0).any():
+                _raise_unknown(kept, rows >= 0, record)
+            return rows
+        keys, vals, duplicates, confirm = self._hash_table()
+        if duplicates or wanted.null_count():
             return _person_index_by_join(self.person_ids, _kept(wanted, keep), record)
         hash_a, hash_b = _hashes(wanted)  # hashing all and skipping beats a string filter
         keep = np.ones(hash_a.size, bool) if keep is None else keep
         rows = np.empty(int(keep.sum()), np.int64)
-        if _probe_confirmed(self._keys, self._vals, self._confirm, hash_a, hash_b, keep, rows):
+        if _probe_confirmed(keys, vals, confirm, hash_a, hash_b, keep, rows):
             _raise_unknown(_kept(wanted, keep), rows >= 0, record)
         return rows
 
