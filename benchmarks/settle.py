@@ -121,7 +121,7 @@ def _warm_up(region: str, policy: str) -> None:
 
 def _instrument(ph: Phases) -> Callable[[], None]:
     """Time the big steps inside settle() by wrapping the functions it looks up at call time."""
-    from yibao.engine import kernel, settlement
+    from yibao.engine import kernel, order, settlement
 
     wrapped: list[tuple[Any, str, Any]] = []
 
@@ -135,7 +135,7 @@ def _instrument(ph: Phases) -> Callable[[], None]:
         setattr(module, name, timed)
         wrapped.append((module, name, original))
 
-    wrap(settlement, "person_index", "settle: person lookup (hash)")
+    wrap(order.PersonRows, "__call__", "settle: person lookups (hash)")
     wrap(settlement, "sorted_claims", "settle: settlement order (sort)")
     wrap(kernel, "person_year_groups", "settle: person-years")
     wrap(settlement, "_enrolled", "settle: enrolment lookup")

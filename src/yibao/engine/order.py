@@ -19,6 +19,7 @@ from yibao.engine import codes
 from yibao.errors import InputError, Problem
 
 _SEED_A, _SEED_B = 0x5EED, 0xB0A7
+RADIX_BITS = 11  # per pass; measured: 15 (two passes for 30-bit keys) is twice as slow
 
 
 @njit(cache=True)
@@ -151,15 +152,19 @@ def _raise_unknown(wanted: pl.Series, found: np.ndarray, record: str) -> None:
 
 @njit(cache=True)
 def _radix_argsort(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stable LSD radix argsort of non-negative int64 keys below 2**bits.
+    """Stable LSD radix argsort of non-negative integer keys below 2**bits.
 
     Keys travel with the permutation so every pass reads sequentially; returns
-    the permutation and the sorted keys.
+    the permutation and the sorted keys, both of the keys' dtype (int32 keys halve
+    the memory traffic of every pass).
     """
     n = key.shape[0]
-    order, keys = np.arange(n), key.copy()
-    order_b, keys_b = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    radix = 11
+    keys = key.copy()
+    order = np.empty(n, dtype=key.dtype)
+    for i in range(n):
+        order[i] = i
+    order_b, keys_b = np.empty_like(order), np.empty_like(keys)
+    radix = RADIX_BITS
     mask = (1 << radix) - 1
     shift = 0
     while shift < bits:
@@ -203,7 +208,10 @@ def sorted_claims(person_row: np.ndarray, day: np.ndarray, claim_ids: pl.Series)
     day0 = int(day.min())
     day_bits = max(1, (int(day.max()) - day0 + 1).bit_length())
     key = (person_row.astype(np.int64) << day_bits) | (day.astype(np.int64) - day0)
-    order, sorted_key = _radix_argsort(key, max(1, int(key.max()).bit_length()))
+    bits = max(1, int(key.max()).bit_length())
+    if bits < 31 and key.size < 2**31:
+        key = key.astype(np.int32)
+    order, sorted_key = _radix_argsort(key, bits)
     return SortedClaims(_order_ties(order, sorted_key, claim_ids), sorted_key, day_bits, day0)
 
 

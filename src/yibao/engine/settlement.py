@@ -240,7 +240,8 @@ def _opening(opening: pl.DataFrame | None, person_rows: PersonRows, g_person: np
 
 def _closing(persons: pl.DataFrame, g_person: np.ndarray, g_year: np.ndarray, acc: np.ndarray,
              chronic: np.ndarray, diseases: list[str]) -> pl.DataFrame:
-    columns = [persons["person_id"].gather(g_person).to_arrow(), pa.array(g_year, pa.int32())]
+    columns = [persons["person_id"].gather(g_person).to_arrow(compat_level=pl.CompatLevel.newest()),
+               pa.array(g_year, pa.int32())]
     columns += [pa.array(acc[:, k]) for k in range(len(K.ACCUMULATORS))]
     columns += [pa.array(chronic[:, d]) for d in range(len(diseases))]
     names = ["person_id", "year", *K.ACCUMULATORS, *(f"chronic_raw.{c}" for c in diseases)]
