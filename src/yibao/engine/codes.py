@@ -83,7 +83,7 @@ def code_text(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
     """An Arrow string-view array holding ``names[code]`` for each of ``codes`` (all in
     range)."""
     offsets = np.cumsum([0, *(len(t.encode()) for t in names)])
-    table = np.stack([_view(t, int(offsets[i])) for i, t in enumerate(names)]).view(np.uint64)
-    views = table[codes]
+    table = np.stack([_view(t, int(offsets[i])) for i, t in enumerate(names)])
+    views = np.take(table.view(np.complex128).ravel(), codes)  # one 16-byte item per code
     data = pa.py_buffer("".join(names).encode())
     return pa.Array.from_buffers(pa.string_view(), codes.size, [None, pa.py_buffer(views), data])
