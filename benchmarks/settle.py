@@ -347,6 +347,8 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["seconds"])
     best = dict(ordered[(len(ordered) - 1) // 2])
     best["all_seconds"] = [r["seconds"] for r in runs]
+    best["runs"] = [{"seconds": r["seconds"], "phases": r.get("phases"),
+                     "peak_rss": r.get("peak_rss")} for r in runs]
     return best
 
 
