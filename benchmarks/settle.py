@@ -121,7 +121,7 @@ def _warm_up(region: str, policy: str) -> None:
 
 def _instrument(ph: Phases) -> Callable[[], None]:
     """Time the big steps inside settle() by wrapping the functions it looks up at call time."""
-    from yibao.engine import kernel, settlement
+    from yibao.engine import kernel, order, settlement
 
     wrapped: list[tuple[Any, str, Any]] = []
 
@@ -135,11 +135,14 @@ def _instrument(ph: Phases) -> Callable[[], None]:
         setattr(module, name, timed)
         wrapped.append((module, name, original))
 
-    wrap(settlement, "person_index", "settle: person lookup (hash)")
-    wrap(settlement, "settlement_order", "settle: settlement order (sort)")
-    wrap(kernel, "settle_groups", "settle: kernel (Numba pass)")
-    wrap(settlement, "list_mask", "settle: category/chronic masks")
+    wrap(order.PersonRows, "__call__", "settle: person lookups (hash)")
+    wrap(settlement, "sorted_claims", "settle: settlement order (sort)")
+    wrap(kernel, "person_year_groups", "settle: person-years")
     wrap(settlement, "_enrolled", "settle: enrolment lookup")
+    wrap(settlement, "list_mask", "settle: category/chronic masks")
+    wrap(settlement, "text_codes", "settle: text codes")
+    wrap(kernel, "settle_sorted", "settle: kernel (Numba pass)")
+    wrap(settlement, "code_text", "settle: reason text")
 
     def undo() -> None:
         for module, name, original in wrapped:
@@ -344,6 +347,8 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["seconds"])
     best = dict(ordered[(len(ordered) - 1) // 2])
     best["all_seconds"] = [r["seconds"] for r in runs]
+    best["runs"] = [{"seconds": r["seconds"], "phases": r.get("phases"),
+                     "peak_rss": r.get("peak_rss")} for r in runs]
     return best
 
 

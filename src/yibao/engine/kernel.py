@@ -1,12 +1,14 @@
 """The settlement kernel: one sequential pass over each person-year's claims.
 
-SPEC §5. Claims arrive sorted by (person, year, settle_date, claim_id) with every
-per-claim term already looked up (vectorised, in ``terms.py``); this loop only
-carries the annual accumulators — the deductibles, limits, caps and the G and H
-functions are cumulative, so each claim gets the difference between its point
-and the previous one. The same loop settles a province-year in batch and one
-claim online: online is a group of one claim that starts from the person's
-opening accumulators.
+SPEC §5. The pass walks the claims in settlement order (person, year, settle_date,
+claim_id) through the permutation ``order``, reading each claim's columns at its
+input row and writing its results back there, so no column is ever gathered into
+settlement order and back. It looks each claim's terms up itself in the small
+epoch and year tables of ``terms.py`` and carries the annual accumulators — the
+deductibles, limits, caps and the G and H functions are cumulative, so each claim
+gets the difference between its point and the previous one. The same loop settles
+a province-year in batch and one claim online: online is a group of one claim that
+starts from the person's opening accumulators.
 
 All amounts are int64 fen, all ratios int64 basis points.
 """
@@ -43,6 +45,9 @@ TRACE = (
     "first", "assist_second_base", "assist_second_before", "second",
 )
 N_TRACE = len(TRACE)
+# after the trace columns the pass records where each claim's terms came from
+T_EPOCH, T_YEAR, T_GROUP = N_TRACE, N_TRACE + 1, N_TRACE + 2
+TRACE_WIDTH = N_TRACE + 3
 
 NO_CAP = -1
 BP = 10_000
@@ -102,34 +107,128 @@ def assistance_h(s: int, deductible: int, ratio: int, cap: int) -> int:
 
 
 @njit(cache=True)
-def settle_groups(
-    group_start: Arr, group_year: Arr, major_deductible: Arr, major_cap: Arr, major_delta: Arr,
+def _mark_groups(sorted_key: Arr, day_bits: int, day0: int, year_start: Arr, fill: bool,
+                 starts: Arr, persons: Arr, years: Arr) -> int:
+    mask = (1 << day_bits) - 1
+    count = 0
+    last_person, last_year, y = -1, -1, 0
+    for k in range(sorted_key.shape[0]):
+        person = sorted_key[k] >> day_bits
+        day = (sorted_key[k] & mask) + day0
+        if person != last_person:
+            y = 0
+        while day >= year_start[y + 1]:
+            y += 1
+        if person != last_person or y != last_year:
+            if fill:
+                starts[count] = k
+                persons[count] = person
+                years[count] = y
+            count += 1
+            last_person, last_year = person, y
+    return count
+
+
+def person_year_groups(sorted_key: Arr, day_bits: int, day0: int,
+                       year_start: Arr) -> tuple[Arr, Arr, Arr]:
+    """The person-years of claims in settlement order: their first positions (and n at the
+    end), person rows and year indexes (``year_start[y]`` is the day 1 January of year y
+    begins; the last entry ends the last year)."""
+    none = np.zeros(0, np.int64)
+    count = _mark_groups(sorted_key, day_bits, day0, year_start, False, none, none, none)
+    starts, persons, years = (np.empty(count + 1, np.int64), np.empty(count, np.int64),
+                              np.empty(count, np.int64))
+    _mark_groups(sorted_key, day_bits, day0, year_start, True, starts, persons, years)
+    starts[count] = sorted_key.shape[0]
+    return starts, persons, years
+
+
+@njit(cache=True)
+def settle_sorted(
+    order: Arr, sorted_key: Arr, day_bits: int, day0: int, first_year: int,
+    group_start: Arr, group_person: Arr, group_year: Arr,
+    enrolled: Arr, benefit_start: Arr, major_deductible: Arr, major_cap: Arr, major_delta: Arr,
     assist_row: Arr, acc: Arr, chronic_acc: Arr,
-    visit: Arr, reason: Arr, scope: Arr, deductible_base: Arr, ratio: Arr, lump_sum: Arr,
-    factor_row: Arr, disease: Arr, in_major: Arr, in_assist: Arr,
-    factors: Arr, n_factors: Arr,
+    death_day: Arr, chronic_mask: Arr,
+    visit: Arr, level: Arr, out_of_region: Arr, total: Arr, self_pay: Arr, class_b: Arr,
+    disease: Arr, maternity_kind: Arr, admit_day: Arr,
+    epoch_start: Arr, deductible: Arr, ratio: Arr, oor_deductible: Arr, oor_delta: Arr,
+    op_deductible: Arr, op_ratio: Arr, chronic_ratio: Arr, factors: Arr, n_factors: Arr,
+    lump_sum: Arr, has_lump_sum: Arr,
     basic_cap: Arr, outpatient_limit: Arr, chronic_deductible: Arr, chronic_limit: Arr,
     bracket_upper: Arr, bracket_ratio: Arr, n_brackets: Arr, cumulative_basis: Arr,
-    include_basic_deductible: Arr, assist_terms: Arr,
-    out_deductible: Arr, out_basic: Arr, out_major: Arr, out_assist: Arr, trace: Arr,
-    want_trace: bool,
-) -> None:
-    """Settle every group in place: writes out_* per claim, advances acc/chronic_acc.
+    include_basic_deductible: Arr, major_visit: Arr, assist_visit: Arr, assist_terms: Arr,
+    out_reason: Arr, out_year: Arr, out_scope: Arr, out_deductible: Arr, out_basic: Arr,
+    out_major: Arr, out_assist: Arr, out_oop: Arr, out_cap: Arr, out_cap_valid: Arr,
+    trace: Arr, want_trace: bool, no_lump_sum: Arr,
+) -> int:
+    """Settle every person-year in place: writes out_* at each claim's input row, advances
+    acc/chronic_acc. Returns how many maternity claims have a kind that the lump-sum table in
+    force does not list (their input rows, up to ``no_lump_sum.size``, in ``no_lump_sum``);
+    the caller raises on them.
 
+    Per person-year: ``group_*``, ``enrolled`` … ``chronic_acc``; per person row:
+    ``death_day``, ``chronic_mask``; per claim, in input order: ``visit`` … ``admit_day``;
+    per epoch: ``epoch_start`` … ``has_lump_sum``; per year index: the rest.
     ``assist_terms`` rows: deductible, ratio, cap, has_second, deductible2, ratio2, cap2.
     """
+    day_mask = (1 << day_bits) - 1
+    n_epochs = epoch_start.shape[0]
+    missing = 0
     for g in range(group_start.shape[0] - 1):
         y = group_year[g]
+        person = group_person[g]
         a_row = assist_row[g]
-        for i in range(group_start[g], group_start[g + 1]):
-            out_deductible[i] = 0
-            out_basic[i] = 0
-            out_major[i] = 0
-            out_assist[i] = 0
-            if reason[i] != 0:
+        death = death_day[person]
+        certified_mask = chronic_mask[person]
+        e = 0
+        for k in range(group_start[g], group_start[g + 1]):
+            c = order[k]
+            day = (sorted_key[k] & day_mask) + day0
+            while e + 1 < n_epochs and epoch_start[e + 1] <= day:
+                e += 1
+            v = visit[c]
+            lv = level[c]
+            dz = disease[c]
+            d_ix = max(dz, 0)
+            p = total[c] - self_pay[c] - class_b[c]
+            lump = -1
+            if v == MATERNITY and has_lump_sum[e]:
+                kind = maternity_kind[c]
+                if kind >= 0:
+                    lump = lump_sum[e, kind]
+                if lump < 0:
+                    if missing < no_lump_sum.shape[0]:
+                        no_lump_sum[missing] = c
+                    missing += 1
+            reason = 0
+            if not enrolled[g]:
+                reason = 1
+            elif admit_day[c] > death:
+                reason = 2
+            elif day < benefit_start[g]:
+                reason = 3
+            elif v == CHRONIC and not (dz >= 0 and chronic_ratio[e, d_ix] >= 0
+                                       and chronic_limit[y, d_ix] >= 0
+                                       and (certified_mask >> d_ix) & 1 == 1):
+                reason = 4
+            cap = major_cap[g]
+            out_reason[c] = reason
+            out_year[c] = first_year + y
+            out_scope[c] = p
+            out_cap[c] = cap
+            out_cap_valid[c] = reason == 0 and cap >= 0
+            out_deductible[c] = 0
+            out_basic[c] = 0
+            out_major[c] = 0
+            out_assist[c] = 0
+            out_oop[c] = total[c]
+            if want_trace:
+                trace[c, T_EPOCH] = e
+                trace[c, T_YEAR] = y
+                trace[c, T_GROUP] = g
+            if reason != 0:
                 continue
-            v = visit[i]
-            p = scope[i]
             d = 0
             basic = 0
             raw = 0
@@ -140,9 +239,10 @@ def settle_groups(
             cs_before = 0
             op_before = 0
             if v == OUTPATIENT:
-                due = deductible_base[i]
+                op_ded = op_deductible[e, lv]
+                due = max(op_ded, 0)
                 d = min(p, due)
-                raw = _mul_bp(p - d, ratio[i])
+                raw = _mul_bp(p - d, op_ratio[e, lv] if op_ded >= 0 else 0)
                 op_before = acc[g, A_OUT]
                 acc[g, A_OUT] = op_before + raw
                 basic = _capped_step(outpatient_limit[y], op_before, op_before + raw)
@@ -151,23 +251,27 @@ def settle_groups(
                 acc[g, A_CSCOPE] = cs_before + p
                 d = _capped_step(chronic_deductible[y], cs_before, cs_before + p)
                 due = d
-                own = _mul_bp(p - d, ratio[i])
-                dz = disease[i]
+                own = _mul_bp(p - d, chronic_ratio[e, dz])
                 c_before = chronic_acc[g, dz]
                 chronic_acc[g, dz] = c_before + own
                 raw = _capped_step(chronic_limit[y, dz], c_before, c_before + own)
                 to_cap = True
-            elif v == MATERNITY and lump_sum[i] >= 0:
-                raw = min(p, lump_sum[i])
+            elif v == MATERNITY and lump >= 0:
+                raw = min(p, lump)
                 to_cap = True
             else:
                 acc[g, A_ADM] += 1
                 rank = acc[g, A_ADM]
-                row = factor_row[i]
-                k = min(rank, n_factors[row])
-                due = _mul_bp(deductible_base[i], factors[row, k - 1])
+                k_factor = min(rank, n_factors[e])
+                if out_of_region[c]:
+                    base = oor_deductible[e]
+                    bp = max(ratio[e, lv] - oor_delta[e], 0)
+                else:
+                    base = deductible[e, lv]
+                    bp = ratio[e, lv]
+                due = _mul_bp(base, factors[e, k_factor - 1])
                 d = min(p, due)
-                raw = _mul_bp(p - d, ratio[i])
+                raw = _mul_bp(p - d, bp)
                 to_cap = True
             b_before = acc[g, A_BASIC]
             if to_cap:
@@ -176,7 +280,7 @@ def settle_groups(
             major = 0
             burden = 0
             m_before = acc[g, A_MAJOR]
-            if in_major[i]:
+            if major_visit[y, v]:
                 burden = p - basic
                 if not include_basic_deductible[y]:
                     burden -= d
@@ -185,9 +289,9 @@ def settle_groups(
                 ratios = bracket_ratio[y]
                 nb = n_brackets[y]
                 cum = cumulative_basis[y]
-                major = (major_g(m_before + burden, major_deductible[g], major_cap[g],
+                major = (major_g(m_before + burden, major_deductible[g], cap,
                                  major_delta[g], upper, ratios, nb, cum)
-                         - major_g(m_before, major_deductible[g], major_cap[g],
+                         - major_g(m_before, major_deductible[g], cap,
                                    major_delta[g], upper, ratios, nb, cum))
             first = 0
             second = 0
@@ -195,7 +299,7 @@ def settle_groups(
             r2 = 0
             s1_before = acc[g, A_AS1]
             s2_before = acc[g, A_AS2]
-            if in_assist[i] and a_row >= 0:
+            if assist_visit[y, v] and a_row >= 0:
                 t = assist_terms[a_row]
                 r = p - basic - major
                 acc[g, A_AS1] = s1_before + r
@@ -206,12 +310,13 @@ def settle_groups(
                     acc[g, A_AS2] = s2_before + r2
                     second = (assistance_h(s2_before + r2, t[4], t[5], t[6])
                               - assistance_h(s2_before, t[4], t[5], t[6]))
-            out_deductible[i] = d
-            out_basic[i] = basic
-            out_major[i] = major
-            out_assist[i] = first + second
+            out_deductible[c] = d
+            out_basic[c] = basic
+            out_major[c] = major
+            out_assist[c] = first + second
+            out_oop[c] = total[c] - basic - major - first - second
             if want_trace:
-                tr = trace[i]
+                tr = trace[c]
                 tr[0] = rank
                 tr[1] = due
                 tr[2] = raw
@@ -227,3 +332,4 @@ def settle_groups(
                 tr[12] = r2
                 tr[13] = s2_before
                 tr[14] = second
+    return missing

@@ -8,7 +8,10 @@ out-of-region terms) are resolved at each date on which any of them changes
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yibao.engine import codes as engine_codes
 from yibao.engine.kernel import VISIT_CODES
 from yibao.money import mul_bp
 from yibao.policy import Policy, Resolved
@@ -57,6 +61,9 @@ class ClaimEpochs:
     factors: np.ndarray             # [E, R]
     n_factors: np.ndarray           # [E]
     lump_sum: list[dict[str, int] | None]
+    lump_kinds: tuple[str, ...] = ()        # every maternity kind of any lump-sum table
+    lump_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), np.int64))
+    has_lump_sum: np.ndarray = field(default_factory=lambda: np.zeros(0, np.bool_))
 
 
 @dataclass
@@ -82,6 +89,59 @@ class YearTerms:
     assist_rows: list[list[tuple[int, int]]] = field(default_factory=list)  # per year: (bit, row)
     # per year: (bit, deductible_factor, ratio_delta, no_cap)
     tilt: list[list[tuple[int, int, int, bool]]] = field(default_factory=list)
+
+
+@dataclass
+class PolicyTerms:
+    """Everything ``settle`` needs from the policy for claims settled from 1 January of
+    ``first_year`` through ``last_day``."""
+
+    diseases: list[str]
+    years: YearTerms
+    epochs: ClaimEpochs
+
+
+_Cache = weakref.WeakKeyDictionary[Policy, OrderedDict[tuple[int, ...], PolicyTerms]]
+_CACHE: _Cache = weakref.WeakKeyDictionary()
+_CHANGES: weakref.WeakKeyDictionary[Policy, dict[tuple[int, ...], list[dt.date]]] = (
+    weakref.WeakKeyDictionary())
+_CACHE_SIZE = 64
+
+
+def policy_terms(policy: Policy, first_year: int, last_day: dt.date) -> PolicyTerms:
+    """The term tables, cached per Policy object (and its chain of files): online settlement
+    asks for the same span over and over, and resolving the tables costs more than settling
+    the claim. The tables depend on ``last_day`` only through which of the policy's change
+    dates it has passed, so the key is that count, not the day. Callers must not modify the
+    arrays."""
+    chain = id(policy.chain)
+    spans = _CHANGES.setdefault(policy, {})
+    changes = spans.get((chain, first_year, last_day.year))
+    if changes is None:
+        if len(spans) >= _CACHE_SIZE:
+            spans.clear()
+        changes = policy.change_dates([*PER_CLAIM_KEYS, "outpatient.chronic.diseases"],
+                                      dt.date(first_year, 1, 1), dt.date(last_day.year, 12, 31))
+        spans[(chain, first_year, last_day.year)] = changes
+    key = (chain, first_year, last_day.year, bisect.bisect_right(changes, last_day))
+    cached = _CACHE.setdefault(policy, OrderedDict())
+    hit = cached.get(key)
+    if hit is not None:
+        cached.move_to_end(key)
+        return hit
+    years = range(first_year, last_day.year + 1)
+    # every date a per-claim term may change is an epoch of claim_epochs: a disease defined
+    # only between two such dates must still have an index
+    disease_changes = policy.change_dates(["outpatient.chronic.diseases"],
+                                          dt.date(first_year, 1, 1), last_day)
+    diseases = disease_codes(policy, [dt.date(y, 1, 1) for y in years] + disease_changes
+                             + [last_day])
+    terms = PolicyTerms(diseases, year_terms(policy, years, diseases),
+                        claim_epochs(policy, dt.date(first_year, 1, 1), last_day, diseases))
+    cached[key] = terms
+    while len(cached) > _CACHE_SIZE:
+        cached.popitem(last=False)
+    return terms
 
 
 def disease_codes(policy: Policy, dates: list[dt.date]) -> list[str]:
@@ -125,6 +185,13 @@ def claim_epochs(policy: Policy, first: dt.date, last: dt.date, diseases: list[s
     for e, f in enumerate(factor_lists):
         ep.factors[e, : len(f)] = f
         ep.n_factors[e] = len(f)
+    # [E, K]: the lump sum of kind k in epoch e, -1 where that epoch's table lacks the kind
+    ep.lump_kinds = tuple(sorted({k for t in ep.lump_sum if t for k in t}))
+    ep.lump_table = np.full((n_e, max(len(ep.lump_kinds), 1)), -1, np.int64)
+    ep.has_lump_sum = np.array([t is not None for t in ep.lump_sum], np.bool_)
+    for e, table in enumerate(ep.lump_sum):
+        for kind, fen in (table or {}).items():
+            ep.lump_table[e, ep.lump_kinds.index(kind)] = fen
     return ep
 
 
@@ -226,6 +293,10 @@ def list_mask(lists: pl.Series, codes: Sequence[str]) -> np.ndarray:
     Worked on the flattened values: most persons hold no category or disease, so this costs
     little however many codes are asked about.
     """
+    if lists.len() <= engine_codes.SMALL_INPUT:  # one person: Python beats Arrow's set-up here
+        bit = {c: 1 << i for i, c in enumerate(codes)}
+        return np.array([sum({bit.get(v, 0) for v in held or ()}) for held in lists.to_list()],
+                        np.int64)
     arr = lists.to_arrow()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
