@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from yibao.engine.order import PersonRows, person_index
+from yibao.engine.follow import Follower, hash_exprs
+from yibao.engine.order import person_index
 from yibao.engine.terms import list_mask
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES, ConcentratedPeriod
@@ -28,17 +29,23 @@ _NO_DAY = np.iinfo(np.int32).min
 
 
 @njit(cache=True)
-def _add_into(basic: np.ndarray, major: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-              basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
+def _add_into(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, cols: np.ndarray,
+              rows: np.ndarray, basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
+    """Mark ``enrolled`` at (cols, rows), or (with payments) add them into basic and major."""
+    if basic_paid.shape[0] == 0:
+        for i in range(rows.shape[0]):
+            enrolled[cols[i], rows[i]] = True
+        return
     for i in range(rows.shape[0]):
-        basic[rows[i], cols[i]] += basic_paid[i]
-        major[rows[i], cols[i]] += major_paid[i]
+        basic[cols[i], rows[i]] += basic_paid[i]
+        major[cols[i], rows[i]] += major_paid[i]
 
 
 @dataclass
 class History:
     """Which person was resident-enrolled in which year (any region), and what was paid.
 
+    Matrices are year by person (``[Y, P]``: one year's column of every person is contiguous).
     ``basic``/``major`` hold the year's payments from earlier settlement results;
     ``settled`` marks the years those results cover (a year without results
     cannot count as a zero-claim year). Rows are the rows of the persons frame the
@@ -46,50 +53,66 @@ class History:
     """
 
     first_year: int
-    enrolled: np.ndarray   # [P, Y] bool
-    basic: np.ndarray      # [P, Y] int64 fen
-    major: np.ndarray      # [P, Y] int64 fen
+    enrolled: np.ndarray   # [Y, P] bool
+    basic: np.ndarray      # [Y, P] int64 fen
+    major: np.ndarray      # [Y, P] int64 fen
     settled: np.ndarray    # [Y] bool
-    lookup: PersonRows | None = None
+    lookup: Follower | None = None
 
     def column(self, year: int) -> int:
         return year - self.first_year
 
     @property
     def years(self) -> range:
-        return range(self.first_year, self.first_year + self.enrolled.shape[1])
+        return range(self.first_year, self.first_year + self.enrolled.shape[0])
 
-    def rows(self, persons: pl.DataFrame, wanted: pl.Series, record: str) -> np.ndarray:
-        """Row of ``persons`` (the frame the history was built from) for each of ``wanted``."""
-        if self.lookup is not None and persons.height == self.enrolled.shape[0]:
-            return self.lookup(wanted, record)
+    def rows(self, persons: pl.DataFrame, wanted: pl.Series, record: str,
+             keep: np.ndarray | None = None,
+             hashes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Row of ``persons`` (the frame the history was built from) for each of ``wanted``
+        (each kept one, with ``keep``; ``hashes``: its `follow.hash_exprs`, if at hand)."""
+        if self.lookup is not None and persons.height == self.enrolled.shape[1]:
+            return self.lookup(wanted, record, keep, hashes)
+        if keep is not None:
+            wanted = wanted.filter(pl.Series(keep))
         return person_index(persons["person_id"], wanted, record)
+
+
+_NONE = np.zeros(0, np.int64)
 
 
 def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                   results: pl.DataFrame | None = None, *, through: int | None = None) -> History:
     """Dense enrolment and payment history from enrolment records and settlement results."""
-    resident = (enrollments["scheme"] == "resident").fill_null(False).to_numpy()
-    res_year = enrollments["year"].to_numpy()[resident].astype(np.int64)
+    enrol = enrollments.select(
+        *hash_exprs("person_id"), pl.col("year").cast(pl.Int64),
+        resident=(pl.col("scheme") == "resident").fill_null(False))
+    resident = enrol["resident"].to_numpy()
+    res_year = enrol["year"].to_numpy()[resident]
     spans = [int(res_year.min()), int(res_year.max())] if res_year.size else []
-    res_years = results["year"].to_numpy().astype(np.int64) if results is not None else None
-    if res_years is not None and res_years.size:
-        spans += [int(res_years.min()), int(res_years.max())]
+    paid = None
+    if results is not None and results.height:
+        paid = results.select(
+            *hash_exprs("person_id"), pl.col("year").cast(pl.Int64),
+            pl.col("basic").fill_null(0).cast(pl.Int64),
+            pl.col("major").fill_null(0).cast(pl.Int64))
+        spans += [int(paid["year"].min()), int(paid["year"].max())]  # type: ignore[arg-type]
     if through is not None:
         spans.append(through)
     lo, hi = (min(spans), max(spans)) if spans else (2000, 2000)
-    n_years = hi - lo + 1
-    lookup = PersonRows(persons["person_id"])
-    h = History(lo, np.zeros((persons.height, n_years), bool),
-                np.zeros((persons.height, n_years), np.int64),
-                np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
-    h.enrolled[lookup(enrollments["person_id"], "enrollments", resident), res_year - lo] = True
-    if results is not None and res_years is not None and res_years.size:
-        cols = res_years - lo
-        _add_into(h.basic, h.major, lookup(results["person_id"], "history"), cols,
-                  results["basic"].fill_null(0).to_numpy().astype(np.int64, copy=False),
-                  results["major"].fill_null(0).to_numpy().astype(np.int64, copy=False))
-        h.settled[np.bincount(cols, minlength=n_years) > 0] = True
+    shape = (hi - lo + 1, persons.height)
+    h = History(lo, np.zeros(shape, bool), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
+                np.zeros(shape[0], bool), Follower(persons["person_id"]))
+    rows = h.rows(persons, enrollments["person_id"], "enrollments", resident,
+                  (enrol["_hash_a"].to_numpy(), enrol["_hash_b"].to_numpy()))
+    _add_into(h.enrolled, h.basic, h.major, res_year - lo, rows, _NONE, _NONE)
+    if results is not None and paid is not None:
+        cols = paid["year"].to_numpy() - lo
+        rows = h.rows(persons, results["person_id"], "history", None,
+                      (paid["_hash_a"].to_numpy(), paid["_hash_b"].to_numpy()))
+        _add_into(h.enrolled, h.basic, h.major, cols, rows, paid["basic"].to_numpy(),
+                  paid["major"].to_numpy())
+        h.settled[np.bincount(cols, minlength=shape[0]) > 0] = True
     return h
 
 
@@ -132,8 +155,8 @@ def _last_enrolled_before(enrolled: np.ndarray, first_year: int, rows: np.ndarra
     """For each (row, year): the last year before it in which the person was enrolled, or -1."""
     last = np.full(rows.shape[0], -1, np.int64)
     for i in range(rows.shape[0]):
-        for t in range(min(year[i] - first_year, enrolled.shape[1]) - 1, -1, -1):
-            if enrolled[rows[i], t]:
+        for t in range(min(year[i] - first_year, enrolled.shape[0]) - 1, -1, -1):
+            if enrolled[t, rows[i]]:
                 last[i] = first_year + t
                 break
     return last

@@ -83,16 +83,16 @@ def _flags(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, settled: 
     """Per row of ``rows`` and history year: enrolled; zero-claim (results cover the year and
     the basic fund paid nothing); reward used (major payments above the year's base cap,
     ``caps`` < 0 where it does not count). One pass over each person's history row."""
-    n, n_years = rows.shape[0], enrolled.shape[1]
+    n, n_years = rows.shape[0], enrolled.shape[0]
     e = np.zeros((n, n_years), np.bool_)
     zero = np.zeros((n, n_years), np.bool_)
     used = np.zeros((n, n_years), np.bool_)
     for i in range(n):
         r = rows[i]
         for c in range(n_years):
-            e[i, c] = enrolled[r, c]
-            zero[i, c] = settled[c] and basic[r, c] == 0
-            used[i, c] = caps[c] >= 0 and major[r, c] > caps[c]
+            e[i, c] = enrolled[c, r]
+            zero[i, c] = settled[c] and basic[c, r] == 0
+            used[i, c] = caps[c] >= 0 and major[c, r] > caps[c]
     return e, zero, used
 
 
@@ -101,7 +101,7 @@ class _Rows:
     the history read as nothing."""
 
     def __init__(self, h: History, rows: np.ndarray, reward_caps: dict[int, int]) -> None:
-        self.first, self.n_years, self.n = h.first_year, h.enrolled.shape[1], rows.size
+        self.first, self.n_years, self.n = h.first_year, h.enrolled.shape[0], rows.size
         caps = np.array([reward_caps.get(y, -1) for y in h.years], np.int64)
         self._enrolled, self._zero, self._used = _flags(
             h.enrolled, h.basic, h.major, h.settled, caps, rows.astype(np.int64, copy=False))
