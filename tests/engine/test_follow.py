@@ -72,6 +72,20 @@ def test_unknown_ids_are_the_same_error(wanted: list[str | None]) -> None:
     assert "UNKNOWN_PERSON" in str(ours.value)
 
 
+@pytest.mark.parametrize("wanted", [["P3", "Q7"], ["P1", None]])
+def test_a_few_persons_in_a_dict(wanted: list[str | None]) -> None:
+    # up to 64 persons (one person online) are looked up in a dict: same rows, same errors
+    few = ids(list(range(40)))
+    assert (Follower(few)(ids([39, 0, 7, 7]), "claims") == [39, 0, 7, 7]).all()
+    assert (Follower(few)(ids([5, 6, 7]), "claims", np.array([True, False, True])) == [5, 7]).all()
+    s = pl.Series("person_id", wanted, pl.String)
+    with pytest.raises(InputError) as ours:
+        Follower(few)(s, "claims")
+    with pytest.raises(InputError) as theirs:
+        person_index(few, s, "claims")
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_empty() -> None:
     assert Follower(IDS)(ids([]), "claims").size == 0
     assert Follower(ids([]))(ids([]), "claims").size == 0

@@ -58,6 +58,8 @@ class History:
     major: np.ndarray      # [Y, P] int64 fen
     settled: np.ndarray    # [Y] bool
     lookup: Follower | None = None
+    _held: np.ndarray | None = None  # the persons' categories, bit i = CATEGORIES[i]
+    _birth: np.ndarray | None = None  # the persons' birth dates as day numbers
 
     def column(self, year: int) -> int:
         return year - self.first_year
@@ -77,23 +79,58 @@ class History:
             wanted = wanted.filter(pl.Series(keep))
         return person_index(persons["person_id"], wanted, record)
 
+    def birth_days(self, persons: pl.DataFrame) -> np.ndarray:
+        """Each person's birth date as a day number (``_NO_DAY`` when unknown)."""
+        if self.lookup is None or persons.height != self.enrolled.shape[1]:
+            return _days(persons["birth_date"])
+        if self._birth is None and persons.height <= _FEW:
+            self._birth = np.array([_day_or_none(d) for d in persons["birth_date"].to_list()],
+                                   np.int64)
+        if self._birth is None:
+            self._birth = _days(persons["birth_date"])
+        return self._birth
+
+    def held(self, persons: pl.DataFrame, rows: np.ndarray, codes: list[str]) -> np.ndarray:
+        """Which of ``codes`` (categories) each person of ``rows`` holds, bit i = codes[i]; the
+        persons' categories are read once per history."""
+        if self.lookup is None or persons.height != self.enrolled.shape[1]:
+            mask: np.ndarray = list_mask(persons["categories"], codes)[rows]
+            return mask
+        if self._held is None and persons.height <= _FEW:  # a few persons: no Arrow round trip
+            bit = {c: 1 << i for i, c in enumerate(CATEGORIES)}
+            self._held = np.array([sum(bit.get(c, 0) for c in set(held or ()))
+                                   for held in persons["categories"].to_list()], np.int64)
+        if self._held is None:
+            self._held = list_mask(persons["categories"], CATEGORIES)
+        all_held = self._held[rows]
+        out = np.zeros(rows.size, np.int64)
+        for i, code in enumerate(codes):
+            out |= ((all_held >> CATEGORIES.index(code)) & 1) << i
+        return out
+
 
 _NONE = np.zeros(0, np.int64)
+_FEW = 64  # up to this many rows, Python lists beat a vectorised round trip
+
+
+def _hashes_of(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return frame["_hash_a"].to_numpy(), frame["_hash_b"].to_numpy()
 
 
 def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                   results: pl.DataFrame | None = None, *, through: int | None = None) -> History:
     """Dense enrolment and payment history from enrolment records and settlement results."""
+    hashed = persons.height > _FEW  # a few persons are looked up in a dict (Follower)
+    hashes = hash_exprs("person_id") if hashed else []
     enrol = enrollments.select(
-        *hash_exprs("person_id"), pl.col("year").cast(pl.Int64),
-        resident=(pl.col("scheme") == "resident").fill_null(False))
+        *hashes, "year", resident=(pl.col("scheme") == "resident").fill_null(False))
     resident = enrol["resident"].to_numpy()
-    res_year = enrol["year"].to_numpy()[resident]
+    res_year = enrol["year"].to_numpy()[resident].astype(np.int64)
     spans = [int(res_year.min()), int(res_year.max())] if res_year.size else []
     paid = None
     if results is not None and results.height:
         paid = results.select(
-            *hash_exprs("person_id"), pl.col("year").cast(pl.Int64),
+            *hashes, pl.col("year").cast(pl.Int64),
             pl.col("basic").fill_null(0).cast(pl.Int64),
             pl.col("major").fill_null(0).cast(pl.Int64))
         spans += [int(paid["year"].min()), int(paid["year"].max())]  # type: ignore[arg-type]
@@ -104,12 +141,12 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     h = History(lo, np.zeros(shape, bool), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
                 np.zeros(shape[0], bool), Follower(persons["person_id"]))
     rows = h.rows(persons, enrollments["person_id"], "enrollments", resident,
-                  (enrol["_hash_a"].to_numpy(), enrol["_hash_b"].to_numpy()))
+                  _hashes_of(enrol) if hashed else None)
     _add_into(h.enrolled, h.basic, h.major, res_year - lo, rows, _NONE, _NONE)
     if results is not None and paid is not None:
         cols = paid["year"].to_numpy() - lo
         rows = h.rows(persons, results["person_id"], "history", None,
-                      (paid["_hash_a"].to_numpy(), paid["_hash_b"].to_numpy()))
+                      _hashes_of(paid) if hashed else None)
         _add_into(h.enrolled, h.basic, h.major, cols, rows, paid["basic"].to_numpy(),
                   paid["major"].to_numpy())
         h.settled[np.bincount(cols, minlength=shape[0]) > 0] = True
@@ -119,6 +156,11 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
 def _days(s: pl.Series) -> np.ndarray:
     """A Date series as int64 day numbers; null → ``_NO_DAY``."""
     return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64, copy=False)
+
+
+def _day_expr(column: str) -> pl.Expr:
+    """A Date column as day numbers; null → ``_NO_DAY``."""
+    return pl.col(column).to_physical().fill_null(_NO_DAY)
 
 
 def _jan1(year: np.ndarray) -> np.ndarray:
@@ -170,6 +212,33 @@ def _window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
     return _day(w_start), _day(w_end)
 
 
+def _records_of(enrollments: pl.DataFrame, years: list[int]) -> pl.DataFrame:
+    """The resident enrolments of ``years``: person_id, year, region and, as day numbers and
+    counts, _paid, _employee_end, _repaid."""
+    if enrollments.height > _FEW:  # one pass over the records
+        return enrollments.select(
+            "person_id", "year", "region",
+            _pick=((pl.col("scheme") == "resident") & pl.col("year").is_in(years)).fill_null(False),
+            _paid=_day_expr("paid_date"), _employee_end=_day_expr("employee_end_date"),
+            _repaid=pl.col("repaid_years").fill_null(0)).filter(pl.col("_pick"))
+    # a few records (one person online): Python lists cost less than Polars' fixed costs
+    cols = {c: enrollments[c].to_list() for c in ("scheme", "year", "paid_date",
+                                                    "employee_end_date", "repaid_years")}
+    pick = [i for i, (scheme, year) in enumerate(zip(cols["scheme"], cols["year"], strict=True))
+            if scheme == "resident" and year in years]
+    out = enrollments.select("person_id", "year", "region")
+    out = out if len(pick) == out.height else out[pick]
+    return out.with_columns(
+        pl.Series("_paid", [_day_or_none(cols["paid_date"][i]) for i in pick], pl.Int64),
+        pl.Series("_employee_end", [_day_or_none(cols["employee_end_date"][i]) for i in pick],
+                  pl.Int64),
+        pl.Series("_repaid", [cols["repaid_years"][i] or 0 for i in pick], pl.Int64))
+
+
+def _day_or_none(d: dt.date | None) -> int:
+    return _NO_DAY if d is None else _day(d)
+
+
 def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                    history: History, years: list[int]) -> pl.DataFrame:
     """Per resident enrolment of ``years``: benefit_start, waiting_months, waiting_reason.
@@ -177,11 +246,7 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     SPEC §6.2. Rows come back in the order of those enrolments in ``enrollments``;
     enrolments of other years only serve as history.
     """
-    of_years = ((enrollments["scheme"] == "resident") & enrollments["year"].is_in(years)
-                ).fill_null(False)
-    res = enrollments.select("person_id", "year", "region", "paid_date", "repaid_years",
-                             "employee_end_date")
-    res = res if of_years.all() else res.filter(of_years)
+    res = _records_of(enrollments, years)
     if res.height == 0:
         return res.select("person_id", "year", "region").with_columns(
             pl.lit(None, pl.Date).alias("benefit_start"),
@@ -193,10 +258,10 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     first_enrolment = last < 0
     enrolled_prev = last == year - 1
     break_years = np.where(first_enrolment, 0, year - last - 1)
-    birth = _days(persons["birth_date"])[rows]
-    paid = _days(res["paid_date"])
-    employee_end = _days(res["employee_end_date"])
-    repaid = res["repaid_years"].fill_null(0).to_numpy().astype(np.int64)
+    birth = history.birth_days(persons)[rows]
+    paid = res["_paid"].to_numpy().astype(np.int64, copy=False)
+    employee_end = res["_employee_end"].to_numpy().astype(np.int64, copy=False)
+    repaid = res["_repaid"].to_numpy().astype(np.int64, copy=False)
     jan1 = _jan1(year)
 
     months = np.zeros(res.height, np.int64)
@@ -207,7 +272,7 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     exempt_lists = {tuple(on.get("enrollment.waiting.exempt_categories"))
                     for on in resolved.values()}
     exempt_codes = sorted({c for codes in exempt_lists for c in codes}, key=CATEGORIES.index)
-    held = list_mask(persons["categories"], exempt_codes)[rows]
+    held = history.held(persons, rows, exempt_codes)
     given = (employee_end != _NO_DAY) & (paid != _NO_DAY)
     for y, on in resolved.items():
         sel = year == y if len(resolved) > 1 else np.ones(res.height, bool)
@@ -245,9 +310,11 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     start = add_months(start, months)
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
-        "benefit_start": pl.Series(start.astype(np.int32)).cast(pl.Date),
+        "benefit_start": pl.Series(start.astype("datetime64[D]"), dtype=pl.Date),
         "waiting_months": pl.Series(months, dtype=pl.Int32),
-        "waiting_reason": pl.Series(WAITING_REASONS, dtype=pl.String).gather(reason),
+        "waiting_reason": (pl.Series([WAITING_REASONS[r] for r in reason.tolist()], dtype=pl.String)
+                           if reason.size <= _FEW else
+                           pl.Series(WAITING_REASONS, dtype=pl.String).gather(reason)),
     })
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from yibao.engine.enrollment import History, benefit_starts
-from yibao.engine.terms import list_mask
 from yibao.money import mul_bp
 from yibao.policy import Policy
 
@@ -44,12 +43,13 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     """
     of_year = ((enrollments["scheme"] == "resident") & (enrollments["year"] == year)
                ).fill_null(False)
-    res = enrollments if of_year.all() else enrollments.filter(of_year)
+    res = enrollments.select("person_id", "year", "region", "contribution_paid")
+    res = res if of_year.all() else res.filter(of_year)
     on = policy.resolve(dt.date(year, 1, 1))
     standard = int(on.get("financing.individual_contribution"))
     rows = history.rows(persons, res["person_id"], "enrollments")
     rules = list(on.get("financing.assistance_subsidy").items())
-    held = list_mask(persons["categories"], [name for name, _ in rules])[rows]
+    held = history.held(persons, rows, [name for name, _ in rules])
     assisted = np.zeros(res.height, np.int64)
     category = np.full(res.height, -1, np.int64)  # index into rules; -1: none
     for i, (_, rule) in reversed(list(enumerate(rules))):  # the first listed wins
@@ -65,7 +65,7 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     central, provincial, local = subsidy_split(subsidy, on.get("financing.central_share"),
                                                shares[region_class])
     if starts is None:
-        starts = benefit_starts(policy, persons, res, history, [year])
+        starts = benefit_starts(policy, persons, enrollments, history, [year])
     elif not starts["person_id"].equals(res["person_id"]):
         raise ValueError("starts are not the benefit starts of these enrolments")
     return pl.DataFrame({

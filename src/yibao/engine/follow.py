@@ -22,6 +22,8 @@ from yibao.errors import InputError
 _SEED_A, _SEED_B = 0x51DE, 0xF011
 _WINDOW = 16  # rows tried after the previous record's person
 _EVERY = 32  # one person in this many is an anchor
+_FEW = 64  # persons up to this many are looked up in a dict
+_NO_HASH = np.zeros(0, np.uint64)
 
 
 def hash_exprs(column: str) -> list[pl.Expr]:
@@ -142,9 +144,16 @@ class Follower:
 
     def __init__(self, person_ids: pl.Series) -> None:
         self.person_ids = person_ids
-        self._pa, self._pb = _hashes(person_ids)
-        self._anchors = _anchors(self._pa, _EVERY)
         self._table: PersonRows | None = None
+        self._few: dict[str, int] | None = None
+        if person_ids.len() <= _FEW and not person_ids.null_count():  # a dict, no hashing
+            self._few = {pid: row for row, pid in enumerate(person_ids.to_list())}
+            if len(self._few) < person_ids.len():  # duplicates: PersonRows decides
+                self._few = None
+        both = _hashes(person_ids) if self._few is None else (_NO_HASH, _NO_HASH)
+        self._pa: np.ndarray = both[0]
+        self._pb: np.ndarray = both[1]
+        self._anchors = _anchors(self._pa, _EVERY)
 
     def table(self) -> PersonRows:
         if self._table is None:
@@ -157,6 +166,13 @@ class Follower:
         `hash_exprs`, if worked out already. An unknown id is `PersonRows`'s InputError."""
         if wanted.null_count() or self.person_ids.null_count():
             return self.table()(wanted, record, keep)
+        if self._few is not None:
+            ids = wanted.to_list()
+            found = [self._few.get(pid, -1) for i, pid in enumerate(ids)
+                     if keep is None or keep[i]]
+            if -1 in found:  # PersonRows names the unknown ids
+                return self.table()(wanted, record, keep)
+            return np.array(found, np.int64)
         ha, hb = hashes if hashes is not None else _hashes(wanted)
         kept = np.ones(ha.size, bool) if keep is None else keep
         rows = np.empty(int(kept.sum()), np.int64)
