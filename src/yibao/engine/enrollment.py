@@ -102,10 +102,12 @@ class History:
                                    for held in persons["categories"].to_list()], np.int64)
         if self._held is None:
             self._held = list_mask(persons["categories"], CATEGORIES)
-        all_held = self._held[rows]
-        out = np.zeros(rows.size, np.int64)
+        # one gather through a table from every set of categories to the bits of ``codes``
+        sets = np.arange(1 << len(CATEGORIES), dtype=np.int64)
+        remap = np.zeros(sets.size, np.int64)
         for i, code in enumerate(codes):
-            out |= ((all_held >> CATEGORIES.index(code)) & 1) << i
+            remap |= ((sets >> CATEGORIES.index(code)) & 1) << i
+        out: np.ndarray = remap[self._held[rows]]
         return out
 
 

@@ -139,6 +139,22 @@ def _scan(pa: np.ndarray, pb: np.ndarray, ha: np.ndarray, hb: np.ndarray) -> np.
     return rows
 
 
+@njit(cache=True)
+def _positions(keep: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Position in ``keep`` of each of the kept ones numbered ``at`` (ascending)."""
+    out = np.empty(at.shape[0], np.int64)
+    j, k = 0, 0
+    for i in range(keep.shape[0]):
+        if k == at.shape[0]:
+            break
+        if keep[i]:
+            if j == at[k]:
+                out[k] = i
+                k += 1
+            j += 1
+    return out
+
+
 class Follower:
     """person_id → row of the persons frame, fast for records in the persons' order."""
 
@@ -179,7 +195,7 @@ class Follower:
         if not _follow(self._pa, self._pb, *self._anchors, ha, hb, kept, rows, _WINDOW):
             return rows
         at = np.flatnonzero(rows < 0)
-        where = np.flatnonzero(kept)[at]  # positions in wanted
+        where = at if keep is None else _positions(kept, at)  # positions in wanted
         if at.size <= self._pa.size // 16:
             rows[at] = _scan(self._pa, self._pb, ha[where], hb[where])
         else:
