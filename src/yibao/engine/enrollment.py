@@ -29,16 +29,38 @@ _NO_DAY = np.iinfo(np.int32).min
 
 
 @njit(cache=True)
-def _add_into(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, cols: np.ndarray,
-              rows: np.ndarray, basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
-    """Mark ``enrolled`` at (cols, rows), or (with payments) add them into basic and major."""
-    if basic_paid.shape[0] == 0:
-        for i in range(rows.shape[0]):
-            enrolled[cols[i], rows[i]] = True
-        return
-    for i in range(rows.shape[0]):
-        basic[cols[i], rows[i]] += basic_paid[i]
-        major[cols[i], rows[i]] += major_paid[i]
+def _add_into(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, year: np.ndarray,
+              keep: np.ndarray, lo: int, rows: np.ndarray, basic_paid: np.ndarray,
+              major_paid: np.ndarray, seen: np.ndarray) -> None:
+    """For each kept record (person ``rows[j]`` for the j-th kept): mark ``enrolled``, or (with
+    payments) add them into basic and major; ``seen`` marks the years met."""
+    paying = basic_paid.shape[0] > 0
+    j = 0
+    for i in range(year.shape[0]):
+        if not keep[i]:
+            continue
+        c, r = year[i] - lo, rows[j]
+        j += 1
+        seen[c] = True
+        if paying:
+            basic[c, r] += basic_paid[i]
+            major[c, r] += major_paid[i]
+        else:
+            enrolled[c, r] = True
+
+
+@njit(cache=True)
+def _span(year: np.ndarray, keep: np.ndarray) -> tuple[int, int, int]:
+    """(first, last, how many) of the kept years."""
+    lo, hi, n = 0, 0, 0
+    for i in range(year.shape[0]):
+        if keep[i]:
+            if n == 0 or year[i] < lo:
+                lo = year[i]
+            if n == 0 or year[i] > hi:
+                hi = year[i]
+            n += 1
+    return lo, hi, n
 
 
 @dataclass
@@ -127,13 +149,13 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
     enrol = enrollments.select(
         *hashes, "year", resident=(pl.col("scheme") == "resident").fill_null(False))
     resident = enrol["resident"].to_numpy()
-    res_year = enrol["year"].to_numpy()[resident].astype(np.int64)
-    spans = [int(res_year.min()), int(res_year.max())] if res_year.size else []
+    year = enrol["year"].to_numpy()
+    first, last, count = _span(year, resident)
+    spans = [int(first), int(last)] if count else []
     paid = None
     if results is not None and results.height:
         paid = results.select(
-            *hashes, pl.col("year").cast(pl.Int64),
-            pl.col("basic").fill_null(0).cast(pl.Int64),
+            *hashes, "year", pl.col("basic").fill_null(0).cast(pl.Int64),
             pl.col("major").fill_null(0).cast(pl.Int64))
         spans += [int(paid["year"].min()), int(paid["year"].max())]  # type: ignore[arg-type]
     if through is not None:
@@ -144,14 +166,14 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                 np.zeros(shape[0], bool), Follower(persons["person_id"]))
     rows = h.rows(persons, enrollments["person_id"], "enrollments", resident,
                   _hashes_of(enrol) if hashed else None)
-    _add_into(h.enrolled, h.basic, h.major, res_year - lo, rows, _NONE, _NONE)
+    _add_into(h.enrolled, h.basic, h.major, year, resident, lo, rows, _NONE, _NONE,
+              np.zeros(shape[0], bool))
     if results is not None and paid is not None:
-        cols = paid["year"].to_numpy() - lo
         rows = h.rows(persons, results["person_id"], "history", None,
                       _hashes_of(paid) if hashed else None)
-        _add_into(h.enrolled, h.basic, h.major, cols, rows, paid["basic"].to_numpy(),
-                  paid["major"].to_numpy())
-        h.settled[np.bincount(cols, minlength=shape[0]) > 0] = True
+        _add_into(h.enrolled, h.basic, h.major, paid["year"].to_numpy(),
+                  np.ones(paid.height, bool), lo, rows, paid["basic"].to_numpy(),
+                  paid["major"].to_numpy(), h.settled)
     return h
 
 
@@ -162,7 +184,7 @@ def _days(s: pl.Series) -> np.ndarray:
 
 def _day_expr(column: str) -> pl.Expr:
     """A Date column as day numbers; null → ``_NO_DAY``."""
-    return pl.col(column).to_physical().fill_null(_NO_DAY)
+    return pl.col(column).to_physical().fill_null(_NO_DAY).cast(pl.Int64)
 
 
 def _jan1(year: np.ndarray) -> np.ndarray:
@@ -222,7 +244,7 @@ def _records_of(enrollments: pl.DataFrame, years: list[int]) -> pl.DataFrame:
             "person_id", "year", "region",
             _pick=((pl.col("scheme") == "resident") & pl.col("year").is_in(years)).fill_null(False),
             _paid=_day_expr("paid_date"), _employee_end=_day_expr("employee_end_date"),
-            _repaid=pl.col("repaid_years").fill_null(0)).filter(pl.col("_pick"))
+            _repaid=pl.col("repaid_years").fill_null(0).cast(pl.Int64)).filter(pl.col("_pick"))
     # a few records (one person online): Python lists cost less than Polars' fixed costs
     cols = {c: enrollments[c].to_list() for c in ("scheme", "year", "paid_date",
                                                     "employee_end_date", "repaid_years")}
@@ -264,12 +286,13 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     paid = res["_paid"].to_numpy().astype(np.int64, copy=False)
     employee_end = res["_employee_end"].to_numpy().astype(np.int64, copy=False)
     repaid = res["_repaid"].to_numpy().astype(np.int64, copy=False)
-    jan1 = _jan1(year)
+    present = np.array(sorted(set(years)), np.int64)
+    present = present[np.isin(present, res["year"].unique().to_numpy())]
+    jan1 = _jan1(year) if present.size > 1 else np.int64(_day(dt.date(int(present[0]), 1, 1)))
 
     months = np.zeros(res.height, np.int64)
     reason = np.full(res.height, FIXED, np.int64)
     waits = np.ones(res.height, bool)  # still to be decided by the waiting rule
-    present = np.flatnonzero(np.bincount(year - year.min())) + year.min()
     resolved = {int(y): policy.resolve(dt.date(int(y), 1, 1)) for y in present}
     exempt_lists = {tuple(on.get("enrollment.waiting.exempt_categories"))
                     for on in resolved.values()}
