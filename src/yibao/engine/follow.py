@@ -195,6 +195,8 @@ class Follower:
         if not _follow(self._pa, self._pb, *self._anchors, ha, hb, kept, rows, _WINDOW):
             return rows
         at = np.flatnonzero(rows < 0)
+        if 2 * at.size > rows.size:  # in no particular order: all through the table at once
+            return self.table()(wanted, record, keep)
         where = at if keep is None else _positions(kept, at)  # positions in wanted
         if at.size <= self._pa.size // 16:
             rows[at] = _scan(self._pa, self._pb, ha[where], hb[where])
