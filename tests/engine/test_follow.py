@@ -44,6 +44,22 @@ def test_records_in_no_order_and_a_few_out_of_place() -> None:
     assert (Follower(IDS)(ids(few), "results") == few).all()
 
 
+def test_a_stretch_out_of_order() -> None:
+    # 800 records in order, then 200 in random order: more left over than one pass over the
+    # persons takes (1000 // 16), fewer than half: those 200 go through the hash table
+    rng = np.random.default_rng(3)
+    rows = np.concatenate([np.arange(800), rng.permutation(np.arange(800, N))])
+    keep = np.ones(N, bool)
+    keep[::7] = False
+    assert (Follower(IDS)(ids(rows), "results") == rows).all()
+    assert (Follower(IDS)(ids(rows), "results", keep) == rows[keep]).all()
+    with pytest.raises(InputError) as ours:
+        Follower(IDS)(ids(rows).scatter(950, "Q1"), "results", keep)
+    with pytest.raises(InputError) as theirs:
+        person_index(IDS, ids(rows).scatter(950, "Q1").filter(pl.Series(keep)), "results")
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_keep_and_given_hashes() -> None:
     rows = np.arange(0, N, 3)
     keep = rows % 2 == 0
