@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/enrollment.py            # 10 000 000 persons
     .venv/bin/python benchmarks/enrollment.py 1000000
+    .venv/bin/python benchmarks/enrollment.py --shuffle   # records in random order
 
 Data: ``yibao.synth.synth_history`` for 360400, 2025–2029 (incentives count from 2025), without
 claims, plus one settlement-result row per person-year with claims for 2025–2028 (basic and
@@ -100,9 +101,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", nargs="?", type=int, default=10_000_000, help="persons")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shuffle", action="store_true",
+                    help="put enrolments and results in random order first (not timed): the "
+                         "person lookup's worst case")
     args = ap.parse_args()
 
     persons, enrollments, results = data(args.n, args.seed)
+    if args.shuffle:
+        enrollments = enrollments.sample(fraction=1.0, shuffle=True, seed=1)
+        results = results.sample(fraction=1.0, shuffle=True, seed=2)
     policy = load_policy(REGION)
     policy.resolve(dt.date(LAST, 1, 1))  # parse the files outside the timing
     print(f"{persons.height:,} persons, {enrollments.height:,} enrolments "

@@ -16,7 +16,8 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from yibao.engine.order import PersonRows, person_index
+from yibao.engine.follow import Follower, hash_exprs
+from yibao.engine.order import person_index
 from yibao.engine.terms import list_mask
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES, ConcentratedPeriod
@@ -28,17 +29,45 @@ _NO_DAY = np.iinfo(np.int32).min
 
 
 @njit(cache=True)
-def _add_into(basic: np.ndarray, major: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-              basic_paid: np.ndarray, major_paid: np.ndarray) -> None:
-    for i in range(rows.shape[0]):
-        basic[rows[i], cols[i]] += basic_paid[i]
-        major[rows[i], cols[i]] += major_paid[i]
+def _add_into(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, year: np.ndarray,
+              keep: np.ndarray, lo: int, rows: np.ndarray, basic_paid: np.ndarray,
+              major_paid: np.ndarray, seen: np.ndarray) -> None:
+    """For each kept record (person ``rows[j]`` for the j-th kept): mark ``enrolled``, or (with
+    payments) add them into basic and major; ``seen`` marks the years met."""
+    paying = basic_paid.shape[0] > 0
+    j = 0
+    for i in range(year.shape[0]):
+        if not keep[i]:
+            continue
+        c, r = year[i] - lo, rows[j]
+        j += 1
+        seen[c] = True
+        if paying:
+            basic[c, r] += basic_paid[i]
+            major[c, r] += major_paid[i]
+        else:
+            enrolled[c, r] = True
+
+
+@njit(cache=True)
+def _span(year: np.ndarray, keep: np.ndarray) -> tuple[int, int, int]:
+    """(first, last, how many) of the kept years."""
+    lo, hi, n = 0, 0, 0
+    for i in range(year.shape[0]):
+        if keep[i]:
+            if n == 0 or year[i] < lo:
+                lo = year[i]
+            if n == 0 or year[i] > hi:
+                hi = year[i]
+            n += 1
+    return lo, hi, n
 
 
 @dataclass
 class History:
     """Which person was resident-enrolled in which year (any region), and what was paid.
 
+    Matrices are year by person (``[Y, P]``: one year's column of every person is contiguous).
     ``basic``/``major`` hold the year's payments from earlier settlement results;
     ``settled`` marks the years those results cover (a year without results
     cannot count as a zero-claim year). Rows are the rows of the persons frame the
@@ -46,56 +75,116 @@ class History:
     """
 
     first_year: int
-    enrolled: np.ndarray   # [P, Y] bool
-    basic: np.ndarray      # [P, Y] int64 fen
-    major: np.ndarray      # [P, Y] int64 fen
+    enrolled: np.ndarray   # [Y, P] bool
+    basic: np.ndarray      # [Y, P] int64 fen
+    major: np.ndarray      # [Y, P] int64 fen
     settled: np.ndarray    # [Y] bool
-    lookup: PersonRows | None = None
+    lookup: Follower | None = None
+    _held: np.ndarray | None = None  # the persons' categories, bit i = CATEGORIES[i]
+    _birth: np.ndarray | None = None  # the persons' birth dates as day numbers
 
     def column(self, year: int) -> int:
         return year - self.first_year
 
     @property
     def years(self) -> range:
-        return range(self.first_year, self.first_year + self.enrolled.shape[1])
+        return range(self.first_year, self.first_year + self.enrolled.shape[0])
 
-    def rows(self, persons: pl.DataFrame, wanted: pl.Series, record: str) -> np.ndarray:
-        """Row of ``persons`` (the frame the history was built from) for each of ``wanted``."""
-        if self.lookup is not None and persons.height == self.enrolled.shape[0]:
-            return self.lookup(wanted, record)
+    def rows(self, persons: pl.DataFrame, wanted: pl.Series, record: str,
+             keep: np.ndarray | None = None,
+             hashes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Row of ``persons`` (the frame the history was built from) for each of ``wanted``
+        (each kept one, with ``keep``; ``hashes``: its `follow.hash_exprs`, if at hand)."""
+        if self.lookup is not None and persons.height == self.enrolled.shape[1]:
+            return self.lookup(wanted, record, keep, hashes)
+        if keep is not None:
+            wanted = wanted.filter(pl.Series(keep))
         return person_index(persons["person_id"], wanted, record)
+
+    def birth_days(self, persons: pl.DataFrame) -> np.ndarray:
+        """Each person's birth date as a day number (``_NO_DAY`` when unknown)."""
+        if self.lookup is None or persons.height != self.enrolled.shape[1]:
+            return _days(persons["birth_date"])
+        if self._birth is None and persons.height <= _FEW:
+            self._birth = np.array([_day_or_none(d) for d in persons["birth_date"].to_list()],
+                                   np.int64)
+        if self._birth is None:
+            self._birth = _days(persons["birth_date"])
+        return self._birth
+
+    def held(self, persons: pl.DataFrame, rows: np.ndarray, codes: list[str]) -> np.ndarray:
+        """Which of ``codes`` (categories) each person of ``rows`` holds, bit i = codes[i]; the
+        persons' categories are read once per history."""
+        if self.lookup is None or persons.height != self.enrolled.shape[1]:
+            mask: np.ndarray = list_mask(persons["categories"], codes)[rows]
+            return mask
+        if self._held is None and persons.height <= _FEW:  # a few persons: no Arrow round trip
+            bit = {c: 1 << i for i, c in enumerate(CATEGORIES)}
+            self._held = np.array([sum(bit.get(c, 0) for c in set(held or ()))
+                                   for held in persons["categories"].to_list()], np.int64)
+        if self._held is None:
+            self._held = list_mask(persons["categories"], CATEGORIES)
+        # one gather through a table from every set of categories to the bits of ``codes``
+        sets = np.arange(1 << len(CATEGORIES), dtype=np.int64)
+        remap = np.zeros(sets.size, np.int64)
+        for i, code in enumerate(codes):
+            remap |= ((sets >> CATEGORIES.index(code)) & 1) << i
+        out: np.ndarray = remap[self._held[rows]]
+        return out
+
+
+_NONE = np.zeros(0, np.int64)
+_FEW = 64  # up to this many rows, Python lists beat a vectorised round trip
+
+
+def _hashes_of(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return frame["_hash_a"].to_numpy(), frame["_hash_b"].to_numpy()
 
 
 def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                   results: pl.DataFrame | None = None, *, through: int | None = None) -> History:
     """Dense enrolment and payment history from enrolment records and settlement results."""
-    resident = (enrollments["scheme"] == "resident").fill_null(False).to_numpy()
-    res_year = enrollments["year"].to_numpy()[resident].astype(np.int64)
-    spans = [int(res_year.min()), int(res_year.max())] if res_year.size else []
-    res_years = results["year"].to_numpy().astype(np.int64) if results is not None else None
-    if res_years is not None and res_years.size:
-        spans += [int(res_years.min()), int(res_years.max())]
+    hashed = persons.height > _FEW  # a few persons are looked up in a dict (Follower)
+    hashes = hash_exprs("person_id") if hashed else []
+    enrol = enrollments.select(
+        *hashes, "year", resident=(pl.col("scheme") == "resident").fill_null(False))
+    resident = enrol["resident"].to_numpy()
+    year = enrol["year"].to_numpy()
+    first, last, count = _span(year, resident)
+    spans = [int(first), int(last)] if count else []
+    paid = None
+    if results is not None and results.height:
+        paid = results.select(
+            *hashes, "year", pl.col("basic").fill_null(0).cast(pl.Int64),
+            pl.col("major").fill_null(0).cast(pl.Int64))
+        spans += [int(paid["year"].min()), int(paid["year"].max())]  # type: ignore[arg-type]
     if through is not None:
         spans.append(through)
     lo, hi = (min(spans), max(spans)) if spans else (2000, 2000)
-    n_years = hi - lo + 1
-    lookup = PersonRows(persons["person_id"])
-    h = History(lo, np.zeros((persons.height, n_years), bool),
-                np.zeros((persons.height, n_years), np.int64),
-                np.zeros((persons.height, n_years), np.int64), np.zeros(n_years, bool), lookup)
-    h.enrolled[lookup(enrollments["person_id"], "enrollments", resident), res_year - lo] = True
-    if results is not None and res_years is not None and res_years.size:
-        cols = res_years - lo
-        _add_into(h.basic, h.major, lookup(results["person_id"], "history"), cols,
-                  results["basic"].fill_null(0).to_numpy().astype(np.int64, copy=False),
-                  results["major"].fill_null(0).to_numpy().astype(np.int64, copy=False))
-        h.settled[np.bincount(cols, minlength=n_years) > 0] = True
+    shape = (hi - lo + 1, persons.height)
+    h = History(lo, np.zeros(shape, bool), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
+                np.zeros(shape[0], bool), Follower(persons["person_id"]))
+    rows = h.rows(persons, enrollments["person_id"], "enrollments", resident,
+                  _hashes_of(enrol) if hashed else None)
+    _add_into(h.enrolled, h.basic, h.major, year, resident, lo, rows, _NONE, _NONE,
+              np.zeros(shape[0], bool))
+    if results is not None and paid is not None:
+        rows = h.rows(persons, results["person_id"], "history", None,
+                      _hashes_of(paid) if hashed else None)
+        _add_into(h.enrolled, h.basic, h.major, paid["year"].to_numpy(),
+                  np.ones(paid.height, bool), lo, rows, paid["basic"].to_numpy(),
+                  paid["major"].to_numpy(), h.settled)
     return h
 
 
 def _days(s: pl.Series) -> np.ndarray:
     """A Date series as int64 day numbers; null → ``_NO_DAY``."""
     return s.to_physical().fill_null(_NO_DAY).to_numpy().astype(np.int64, copy=False)
+
+
+def _day_expr(column: str) -> pl.Expr:
+    """A Date column as day numbers; null → ``_NO_DAY``."""
+    return pl.col(column).to_physical().fill_null(_NO_DAY).cast(pl.Int64)
 
 
 def _jan1(year: np.ndarray) -> np.ndarray:
@@ -132,8 +221,8 @@ def _last_enrolled_before(enrolled: np.ndarray, first_year: int, rows: np.ndarra
     """For each (row, year): the last year before it in which the person was enrolled, or -1."""
     last = np.full(rows.shape[0], -1, np.int64)
     for i in range(rows.shape[0]):
-        for t in range(min(year[i] - first_year, enrolled.shape[1]) - 1, -1, -1):
-            if enrolled[rows[i], t]:
+        for t in range(min(year[i] - first_year, enrolled.shape[0]) - 1, -1, -1):
+            if enrolled[t, rows[i]]:
                 last[i] = first_year + t
                 break
     return last
@@ -147,6 +236,33 @@ def _window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
     return _day(w_start), _day(w_end)
 
 
+def _records_of(enrollments: pl.DataFrame, years: list[int]) -> pl.DataFrame:
+    """The resident enrolments of ``years``: person_id, year, region and, as day numbers and
+    counts, _paid, _employee_end, _repaid."""
+    if enrollments.height > _FEW:  # one pass over the records
+        return enrollments.select(
+            "person_id", "year", "region",
+            _pick=((pl.col("scheme") == "resident") & pl.col("year").is_in(years)).fill_null(False),
+            _paid=_day_expr("paid_date"), _employee_end=_day_expr("employee_end_date"),
+            _repaid=pl.col("repaid_years").fill_null(0).cast(pl.Int64)).filter(pl.col("_pick"))
+    # a few records (one person online): Python lists cost less than Polars' fixed costs
+    cols = {c: enrollments[c].to_list() for c in ("scheme", "year", "paid_date",
+                                                    "employee_end_date", "repaid_years")}
+    pick = [i for i, (scheme, year) in enumerate(zip(cols["scheme"], cols["year"], strict=True))
+            if scheme == "resident" and year in years]
+    out = enrollments.select("person_id", "year", "region")
+    out = out if len(pick) == out.height else out[pick]
+    return out.with_columns(
+        pl.Series("_paid", [_day_or_none(cols["paid_date"][i]) for i in pick], pl.Int64),
+        pl.Series("_employee_end", [_day_or_none(cols["employee_end_date"][i]) for i in pick],
+                  pl.Int64),
+        pl.Series("_repaid", [cols["repaid_years"][i] or 0 for i in pick], pl.Int64))
+
+
+def _day_or_none(d: dt.date | None) -> int:
+    return _NO_DAY if d is None else _day(d)
+
+
 def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                    history: History, years: list[int]) -> pl.DataFrame:
     """Per resident enrolment of ``years``: benefit_start, waiting_months, waiting_reason.
@@ -154,11 +270,7 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     SPEC §6.2. Rows come back in the order of those enrolments in ``enrollments``;
     enrolments of other years only serve as history.
     """
-    of_years = ((enrollments["scheme"] == "resident") & enrollments["year"].is_in(years)
-                ).fill_null(False)
-    res = enrollments.select("person_id", "year", "region", "paid_date", "repaid_years",
-                             "employee_end_date")
-    res = res if of_years.all() else res.filter(of_years)
+    res = _records_of(enrollments, years)
     if res.height == 0:
         return res.select("person_id", "year", "region").with_columns(
             pl.lit(None, pl.Date).alias("benefit_start"),
@@ -170,21 +282,22 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     first_enrolment = last < 0
     enrolled_prev = last == year - 1
     break_years = np.where(first_enrolment, 0, year - last - 1)
-    birth = _days(persons["birth_date"])[rows]
-    paid = _days(res["paid_date"])
-    employee_end = _days(res["employee_end_date"])
-    repaid = res["repaid_years"].fill_null(0).to_numpy().astype(np.int64)
-    jan1 = _jan1(year)
+    birth = history.birth_days(persons)[rows]
+    paid = res["_paid"].to_numpy().astype(np.int64, copy=False)
+    employee_end = res["_employee_end"].to_numpy().astype(np.int64, copy=False)
+    repaid = res["_repaid"].to_numpy().astype(np.int64, copy=False)
+    present = np.array(sorted(set(years)), np.int64)
+    present = present[np.isin(present, res["year"].unique().to_numpy())]
+    jan1 = _jan1(year) if present.size > 1 else np.int64(_day(dt.date(int(present[0]), 1, 1)))
 
     months = np.zeros(res.height, np.int64)
     reason = np.full(res.height, FIXED, np.int64)
     waits = np.ones(res.height, bool)  # still to be decided by the waiting rule
-    present = np.flatnonzero(np.bincount(year - year.min())) + year.min()
     resolved = {int(y): policy.resolve(dt.date(int(y), 1, 1)) for y in present}
     exempt_lists = {tuple(on.get("enrollment.waiting.exempt_categories"))
                     for on in resolved.values()}
     exempt_codes = sorted({c for codes in exempt_lists for c in codes}, key=CATEGORIES.index)
-    held = list_mask(persons["categories"], exempt_codes)[rows]
+    held = history.held(persons, rows, exempt_codes)
     given = (employee_end != _NO_DAY) & (paid != _NO_DAY)
     for y, on in resolved.items():
         sel = year == y if len(resolved) > 1 else np.ones(res.height, bool)
@@ -222,9 +335,11 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
     start = add_months(start, months)
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
-        "benefit_start": pl.Series(start.astype(np.int32)).cast(pl.Date),
+        "benefit_start": pl.Series(start.astype("datetime64[D]"), dtype=pl.Date),
         "waiting_months": pl.Series(months, dtype=pl.Int32),
-        "waiting_reason": pl.Series(WAITING_REASONS, dtype=pl.String).gather(reason),
+        "waiting_reason": (pl.Series([WAITING_REASONS[r] for r in reason.tolist()], dtype=pl.String)
+                           if reason.size <= _FEW else
+                           pl.Series(WAITING_REASONS, dtype=pl.String).gather(reason)),
     })
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from yibao.engine.enrollment import History, benefit_starts
-from yibao.engine.terms import list_mask
 from yibao.money import mul_bp
 from yibao.policy import Policy
 
@@ -42,21 +41,22 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     ``starts``: ``benefit_starts(policy, persons, enrollments, history, [year])`` when the
     caller has already worked it out (the same rows in the same order); else it is worked out.
     """
-    of_year = ((enrollments["scheme"] == "resident") & (enrollments["year"] == year)
-               ).fill_null(False)
-    res = enrollments if of_year.all() else enrollments.filter(of_year)
+    res = enrollments.select("person_id", "year", "region", "contribution_paid",
+                             _pick=((pl.col("scheme") == "resident") & (pl.col("year") == year))
+                             .fill_null(False)).filter(pl.col("_pick"))
     on = policy.resolve(dt.date(year, 1, 1))
     standard = int(on.get("financing.individual_contribution"))
     rows = history.rows(persons, res["person_id"], "enrollments")
     rules = list(on.get("financing.assistance_subsidy").items())
-    held = list_mask(persons["categories"], [name for name, _ in rules])[rows]
-    assisted = np.zeros(res.height, np.int64)
-    category = np.full(res.height, -1, np.int64)  # index into rules; -1: none
-    for i, (_, rule) in reversed(list(enumerate(rules))):  # the first listed wins
-        hit = (held & (1 << i)) != 0
-        amount = mul_bp(standard, rule.ratio) if rule.ratio is not None else rule.amount
-        assisted[hit] = min(standard, amount)
-        category[hit] = i
+    # per set of assistance categories held (bit i: rules[i]): the amount and the category,
+    # the first listed winning; then one gather per enrolment
+    sets = range(1 << len(rules))
+    first = [next((i for i in range(len(rules)) if held >> i & 1), -1) for held in sets]
+    amounts = [min(standard, mul_bp(standard, r.ratio) if r.ratio is not None else r.amount)
+               for _, r in rules]
+    held = history.held(persons, rows, [name for name, _ in rules])
+    assisted = np.array([amounts[i] if i >= 0 else 0 for i in first], np.int64)[held]
+    category = np.array(first, np.int64)[held] + 1  # 0: none
     due = standard - assisted
     paid = res["contribution_paid"].to_numpy().astype(np.int64, copy=False)
     subsidy = int(on.get("financing.fiscal_subsidy"))
@@ -65,23 +65,22 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     central, provincial, local = subsidy_split(subsidy, on.get("financing.central_share"),
                                                shares[region_class])
     if starts is None:
-        starts = benefit_starts(policy, persons, res, history, [year])
+        starts = benefit_starts(policy, persons, enrollments, history, [year])
     elif not starts["person_id"].equals(res["person_id"]):
         raise ValueError("starts are not the benefit starts of these enrolments")
     return pl.DataFrame({
         "person_id": res["person_id"], "year": res["year"], "region": res["region"],
-        "standard": np.full(res.height, standard, np.int64), "assisted": assisted,
-        "assisted_category": pl.Series(category).replace_strict(
-            {i: name for i, (name, _) in enumerate(rules)}, default=None,
-            return_dtype=pl.String),
+        "assisted": assisted,
+        "assisted_category": pl.Series([None, *(name for name, _ in rules)], dtype=pl.String)
+        .gather(category),
         "due": due, "paid": paid, "owed": np.maximum(0, due - paid),
-        "subsidy": np.full(res.height, subsidy, np.int64),
-        "subsidy_central": np.full(res.height, central, np.int64),
-        "subsidy_provincial": np.full(res.height, provincial, np.int64),
-        "subsidy_local": np.full(res.height, local, np.int64),
         "benefit_start": starts["benefit_start"], "waiting_months": starts["waiting_months"],
         "waiting_reason": starts["waiting_reason"],
-    })
+    }).with_columns(  # the same for every enrolment of the year: broadcast, not materialised
+        pl.lit(standard, pl.Int64).alias("standard"), pl.lit(subsidy, pl.Int64).alias("subsidy"),
+        pl.lit(central, pl.Int64).alias("subsidy_central"),
+        pl.lit(provincial, pl.Int64).alias("subsidy_provincial"),
+        pl.lit(local, pl.Int64).alias("subsidy_local")).select(ENROLMENT_COLUMNS)
 
 
 def summarise_financing(policy: Policy, rows: pl.DataFrame, year: int) -> pl.DataFrame:

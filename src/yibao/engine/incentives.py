@@ -42,84 +42,80 @@ def major_caps(policy: Policy, history: History, rows: np.ndarray, year: int) ->
     # the base cap of each year whose reward use counts: [count_from, year)
     reward_caps = {z: int(policy.resolve(dt.date(z, 1, 1)).get("major.cap"))
                    for z in range(inc.count_from, year)} if inc is not None else {}
-    h = _Rows(history, rows, reward_caps)
-    enrolled = h.enrolled(year)
+    caps = np.array([reward_caps.get(y, -1) for y in history.years], np.int64)
+    rows = rows.astype(np.int64, copy=False)
+    counting = inc is not None and year >= inc.count_from
+    enrolled, consecutive, zero_years, after_break = _walk(
+        history.enrolled, history.basic, history.settled, history.major, caps, rows,
+        history.first_year, year, inc.count_from if counting and inc is not None else year,
+        bool(inc is not None and inc.zero_claim_reset_on_break), counting)
     zeros = np.zeros(n, np.int64)
     terms = CapTerms(year, base, enrolled, zeros, zeros.copy(), zeros.copy(), zeros.copy(),
                      np.zeros(n, bool), np.full(n, base, np.int64))
-    if inc is None or year < inc.count_from:
+    if inc is None or not counting:
         return terms
-    ever_before = np.zeros(n, bool)
-    for y in history.years:
-        if y < year:
-            ever_before |= h.enrolled(y)
-    terms.after_break = enrolled & ever_before & ~h.enrolled(year - 1)
-    alive = enrolled.copy()
-    for y in range(year, inc.count_from - 1, -1):
-        alive &= h.enrolled(y)
-        terms.consecutive += alive
-    terms.continuity = inc.continuity_step * np.maximum(0, terms.consecutive - inc.after_years)
-    count = np.zeros(n, np.int64)
-    for z in range(inc.count_from, year):
-        in_z = h.enrolled(z)
-        reset = h.reward_used(z)
-        if inc.zero_claim_reset_on_break:
-            reset |= ~in_z
-        count = np.where(reset, 0, count) + (in_z & h.no_basic(z))
-    terms.zero_claim_years = count
-    terms.zero_claim = inc.zero_claim_step * count
+    terms.consecutive, terms.zero_claim_years, terms.after_break = (
+        consecutive, zero_years, after_break)
+    terms.continuity = inc.continuity_step * np.maximum(0, consecutive - inc.after_years)
+    terms.zero_claim = inc.zero_claim_step * zero_years
     ceiling = mul_bp(base, inc.max_fraction)
     raised = base + np.minimum(ceiling, terms.continuity + terms.zero_claim)
-    terms.cap = np.where(terms.after_break, base - inc.break_penalty,
+    terms.cap = np.where(after_break, base - inc.break_penalty,
                          np.where(enrolled, raised, base)).astype(np.int64)
-    terms.continuity[terms.after_break] = 0
-    terms.zero_claim[terms.after_break] = 0
+    terms.continuity[after_break] = 0
+    terms.zero_claim[after_break] = 0
     return terms
 
 
 @njit(cache=True)
-def _flags(enrolled: np.ndarray, basic: np.ndarray, major: np.ndarray, settled: np.ndarray,
-           caps: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row of ``rows`` and history year: enrolled; zero-claim (results cover the year and
-    the basic fund paid nothing); reward used (major payments above the year's base cap,
-    ``caps`` < 0 where it does not count). One pass over each person's history row."""
-    n, n_years = rows.shape[0], enrolled.shape[1]
-    e = np.zeros((n, n_years), np.bool_)
-    zero = np.zeros((n, n_years), np.bool_)
-    used = np.zeros((n, n_years), np.bool_)
+def _walk(enrolled: np.ndarray, basic: np.ndarray, settled: np.ndarray, major: np.ndarray,
+          caps: np.ndarray, rows: np.ndarray, first_year: int, year: int, count_from: int,
+          reset_on_break: bool, counting: bool
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over each person's history (years outside it read as not enrolled, nothing
+    paid): enrolled in ``year``; and, when incentives count, the consecutive years enrolled up
+    to ``year`` from ``count_from``; the zero-claim years since ``count_from`` (a year whose
+    results cover it and whose basic fund paid nothing), reset by a year whose major payments
+    exceeded that year's base cap (``caps``, < 0 where it does not count) and, with
+    ``reset_on_break``, by a year not enrolled; re-enrolled after a break."""
+    n, n_years = rows.shape[0], enrolled.shape[0]
+    now = np.zeros(n, np.bool_)
+    consecutive = np.zeros(n, np.int64)
+    zero_years = np.zeros(n, np.int64)
+    after_break = np.zeros(n, np.bool_)
+    c_now = year - first_year
     for i in range(n):
         r = rows[i]
-        for c in range(n_years):
-            e[i, c] = enrolled[r, c]
-            zero[i, c] = settled[c] and basic[r, c] == 0
-            used[i, c] = caps[c] >= 0 and major[r, c] > caps[c]
-    return e, zero, used
-
-
-class _Rows:
-    """The history of ``rows`` only, gathered in one pass and read year by year; years outside
-    the history read as nothing."""
-
-    def __init__(self, h: History, rows: np.ndarray, reward_caps: dict[int, int]) -> None:
-        self.first, self.n_years, self.n = h.first_year, h.enrolled.shape[1], rows.size
-        caps = np.array([reward_caps.get(y, -1) for y in h.years], np.int64)
-        self._enrolled, self._zero, self._used = _flags(
-            h.enrolled, h.basic, h.major, h.settled, caps, rows.astype(np.int64, copy=False))
-
-    def _read(self, flags: np.ndarray, year: int) -> np.ndarray:
-        c = year - self.first
-        return np.zeros(self.n, bool) if c < 0 or c >= self.n_years else flags[:, c]
-
-    def enrolled(self, year: int) -> np.ndarray:
-        return self._read(self._enrolled, year)
-
-    def no_basic(self, year: int) -> np.ndarray:
-        """Zero-claim year: results cover the year and the basic fund paid the person nothing."""
-        return self._read(self._zero, year)
-
-    def reward_used(self, year: int) -> np.ndarray:
-        """The year's major-illness payments exceeded that year's base cap."""
-        return self._read(self._used, year)
+        now[i] = 0 <= c_now < n_years and enrolled[c_now, r]
+        if not counting:
+            continue
+        run = 0
+        for y in range(year, count_from - 1, -1):
+            c = y - first_year
+            if not (0 <= c < n_years and enrolled[c, r]):
+                break
+            run += 1
+        consecutive[i] = run
+        ever = False
+        for c in range(min(c_now, n_years)):
+            ever = ever or enrolled[c, r]
+        prev = c_now - 1
+        in_prev = 0 <= prev < n_years and enrolled[prev, r]
+        after_break[i] = now[i] and ever and not in_prev
+        count = 0
+        for z in range(count_from, year):
+            c = z - first_year
+            inside = 0 <= c < n_years
+            in_z = inside and enrolled[c, r]
+            reset = inside and caps[c] >= 0 and major[c, r] > caps[c]
+            if reset_on_break and not in_z:
+                reset = True
+            if reset:
+                count = 0
+            if in_z and inside and settled[c] and basic[c, r] == 0:
+                count += 1
+        zero_years[i] = count
+    return now, consecutive, zero_years, after_break
 
 
 def ladder(policy: Policy, history: History, row: int, year: int) -> list[CapTerms]:
