@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import and_, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from yibao.engine.kernel import ACCUMULATORS
 from yibao.engine.settlement import RESULT_COLUMNS, Settlement, settle
 from yibao.errors import InputError, Problem, YibaoError
 from yibao.policy import Policy
-from yibao.store.audit import audit, now
+from yibao.store.audit import audit, entry, now
 from yibao.store.claim_input import validate_claim
 from yibao.store.frames import (
     claim_values,
@@ -37,7 +37,15 @@ from yibao.store.frames import (
     opening_frame,
     persons_frame,
 )
-from yibao.store.models import Accumulator, Claim, Enrollment, Person, PersonYearTerms, Posting
+from yibao.store.models import (
+    Accumulator,
+    AuditEntry,
+    Claim,
+    Enrollment,
+    Person,
+    PersonYearTerms,
+    Posting,
+)
 from yibao.store.terms import Terms, current, policy_key, work_out_one
 
 SETTLEMENT, REVERSAL = "settlement", "reversal"
@@ -97,6 +105,23 @@ def _stored_terms(session: Session, person_id: str, year: int, key: str) -> Term
         PersonYearTerms.person_id == person_id, PersonYearTerms.year == year,
         PersonYearTerms.policy == key, PersonYearTerms.settled_before == current(year))).first()
     return None if held is None else Terms(*held)
+
+
+def _post(session: Session, claim: dict[str, Any] | None, posting: dict[str, Any],
+          acc: Accumulator, accumulators: dict[str, Any], log: dict[str, Any]) -> None:
+    """Write a settlement: the claim (if new), its posting, the audit entry and the
+    person-year's new accumulators; on PostgreSQL in one statement (one round trip)."""
+    writes = [] if claim is None else [insert(Claim).values(**claim)]
+    writes += [insert(Posting).values(**posting), insert(AuditEntry).values(**log)]
+    update_acc = (update(Accumulator).where(Accumulator.person_id == acc.person_id,
+                                            Accumulator.year == acc.year)
+                  .values(**accumulators).execution_options(synchronize_session=False))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(update_acc.add_cte(*(w.cte(f"write_{i}") for i, w in enumerate(writes))))
+    else:
+        for statement in [*writes, update_acc]:
+            session.execute(statement)
+    session.expire(acc)
 
 
 def _posting_row(p: Posting) -> dict[str, Any]:
@@ -185,17 +210,14 @@ class SettlementService:
         deltas["chronic_raw"] = {code: v - int(chronic_before.get(code, 0))
                                  for code, v in chronic_after.items()
                                  if v != int(chronic_before.get(code, 0))}
-        if stored is None:
-            session.add(Claim(**values))
-        session.add(Posting(kind=SETTLEMENT, region=self.policy.region, deltas=deltas,
-                            created_at=now(), created_by=username, **row))
-        for name in ACCUMULATORS:
-            setattr(acc, name, after[name])
-        acc.chronic_raw = {**chronic_before, **chronic_after}
-        audit(session, username, "settle", values["claim_id"],
-              {k: row[k] for k in ("basic", "major", "assistance", "oop")})
+        accumulators = {**after, "chronic_raw": {**chronic_before, **chronic_after}}
+        posting = {"kind": SETTLEMENT, "region": self.policy.region, "deltas": deltas,
+                   "created_at": now(), "created_by": username, **row}
+        log = entry(username, "settle", values["claim_id"],
+                    {k: row[k] for k in ("basic", "major", "assistance", "oop")})
         try:
-            session.flush()
+            _post(session, None if stored is not None else values, posting, acc, accumulators,
+                  log)
         except IntegrityError as exc:  # the same claim_id posted at once for another person
             raise _problem(ConflictError, "CLAIM_CONFLICT",
                            f"claim {values['claim_id']} is being settled with other values",
