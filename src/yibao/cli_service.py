@@ -42,20 +42,48 @@ def serve(
     policy: Annotated[str | None, typer.Option(
         help="Region whose policy settles claims (default: $YIBAO_POLICY, else 360400).")] = None,
     database_url: UrlOpt = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Server processes (each with its own connection pool); more than one "
+                    "needs PostgreSQL.")] = 1,
 ) -> None:
-    """Start the REST API (OpenAPI at /docs) after migrating the database."""
+    """Start the REST API (OpenAPI at /docs) after migrating the database and working out the
+    person-year terms that online settlement reads (benefit start, effective 大病 cap)."""
+    import os
+
     import uvicorn
 
     from yibao.api import create_app
+    from yibao.api.server import NoDelayH11Protocol
     from yibao.store.db import database_url as resolve
-    from yibao.store.db import upgrade
+    from yibao.store.db import make_engine, upgrade
+    from yibao.store.terms import refresh
 
     url = resolve(database_url)
     upgrade(url)
     app = create_app(url, policy)
+    state = app.state.yibao
+    if workers > 1 and state.engine.dialect.name != "postgresql":
+        state.engine.dispose()
+        err.print("--workers > 1 needs PostgreSQL (SQLite takes one writer at a time)")
+        raise typer.Exit(2)
+    engine = make_engine(url)
+    try:
+        stored = refresh(engine, state.policy)
+    finally:
+        engine.dispose()
     err.print(f"yibao API on http://{host}:{port}/docs — database {_shown(url)}, "
-              f"policy {app.state.yibao.policy.region}")
-    uvicorn.run(app, host=host, port=port, log_config=log_config())
+              f"policy {state.policy.region}, {workers} worker(s); "
+              f"terms worked out for {stored:,} person-years")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_config=log_config(),
+                    http=NoDelayH11Protocol)
+        return
+    state.engine.dispose()
+    # each worker process builds its own app from the environment
+    os.environ["YIBAO_DATABASE_URL"] = url
+    os.environ["YIBAO_POLICY"] = state.policy.region if policy is None else policy
+    uvicorn.run("yibao.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_config=log_config(), http=NoDelayH11Protocol)
 
 
 @reports_errors

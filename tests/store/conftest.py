@@ -22,7 +22,7 @@ from yibao.synth import write_synth
 
 SERVER = os.environ.get("YIBAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/")
 TABLES = ("audit_log", "postings", "accumulators", "claims", "enrollments", "persons",
-          "tokens", "users", "facilities")
+          "tokens", "users", "facilities", "person_year_terms", "settled_years")
 
 
 @contextmanager

@@ -14,8 +14,14 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def entry(username: str, action: str, target: str,
+          detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An audit log row's values, for an INSERT sent along with the write it logs."""
+    return {"at": now(), "username": username, "action": action, "target": target,
+            "detail": detail or {}}
+
+
 def audit(session: Session, username: str, action: str, target: str,
           detail: dict[str, Any] | None = None) -> None:
     """Add an entry to the session's transaction (it lands or fails with the write it logs)."""
-    session.add(AuditEntry(at=now(), username=username, action=action, target=target,
-                           detail=detail or {}))
+    session.add(AuditEntry(**entry(username, action, target, detail)))

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yibao.errors import InputError, Problem, YibaoError, fail
@@ -139,14 +140,16 @@ def _aware(t: dt.datetime) -> dt.datetime:
 
 def user_for_token(session: Session, token: str, at: dt.datetime | None = None) -> User:
     """The active user a token belongs to, or AuthError (unknown, expired or disabled)."""
-    row = session.get(Token, token_hash(token))
-    if row is None:
+    found = session.execute(select(Token.expires_at, User).join(
+        User, User.username == Token.username).where(
+        Token.token_hash == token_hash(token))).first()  # one query: token and user
+    if found is None:
         raise fail(AuthError, "TOKEN_INVALID", "令牌无效 / unknown token", "", "Authorization")
-    if _aware(row.expires_at) <= (at or now()):
+    expires_at, user = found
+    if _aware(expires_at) <= (at or now()):
         raise fail(AuthError, "TOKEN_EXPIRED", "令牌已过期 / the token has expired; log in again",
                    "", "Authorization")
-    user = session.get(User, row.username)
-    if user is None or not user.active:
+    if not user.active:
         raise fail(AuthError, "TOKEN_INVALID", "用户已停用 / the user is disabled", "",
                    "Authorization")
     return user

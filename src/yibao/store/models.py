@@ -138,6 +138,33 @@ class Accumulator(Base):
     chronic_raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class PersonYearTerms(Base):
+    """A person-year's benefit start and effective major-illness cap under one policy, as
+    the engine worked them out (``yibao.store.terms``): the per person-year inputs of the
+    kernel that depend on the whole enrolment and payment history. A cache: database
+    triggers delete a row whenever the person, their enrolments or their earlier years'
+    postings change, a row is taken only while ``settled_before`` (the settled years before
+    ``year`` it was worked out with) still holds, and a missing row is worked out again.
+    ``benefit_start`` is null when the person has no resident enrolment of the year in the
+    policy's region."""
+
+    __tablename__ = "person_year_terms"
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    benefit_start: Mapped[dt.date | None] = mapped_column(Date)
+    major_cap: Mapped[int | None] = mapped_column(BigInteger)
+    settled_before: Mapped[int] = mapped_column(Integer)
+
+
+class SettledYear(Base):
+    """A year in which the store holds at least one posting (a settled year counts as a
+    zero-claim year for whoever the basic fund paid nothing); kept by a trigger on postings."""
+
+    __tablename__ = "settled_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class User(Base):
     """A console/API user with one role; a clerk belongs to one facility."""
 

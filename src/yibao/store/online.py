@@ -1,10 +1,11 @@
 """Online settlement (结算/预结算/冲销) against the store, one claim at a time.
 
-Online settlement is the batch kernel run on the one claim with the person-year's
-opening accumulators, read under a lock in the same transaction (a row lock on
-PostgreSQL; SQLite takes the database write lock at BEGIN). The posting records
-what the claim consumed from each accumulator, so a reversal gives back exactly
-that and settles nothing else again.
+Online settlement is the batch kernel (``engine.settlement.settle``) run on the one claim
+with the person-year's opening accumulators and stored terms (benefit start, effective
+major-illness cap: ``yibao.store.terms``), both read in one statement under a lock in the same
+transaction (a row lock on PostgreSQL; SQLite takes the database write lock at BEGIN). The
+posting records what the claim consumed from each accumulator, so a reversal gives back
+exactly that and settles nothing else again.
 """
 
 from __future__ import annotations
@@ -14,28 +15,38 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yibao.engine.explain import Explanation, explain_claim
 from yibao.engine.kernel import ACCUMULATORS
-from yibao.engine.person_years import settle_claims
-from yibao.engine.settlement import RESULT_COLUMNS
+from yibao.engine.settlement import RESULT_COLUMNS, Settlement, settle
 from yibao.errors import InputError, Problem, YibaoError
-from yibao.io import CLAIMS, records_frame
 from yibao.policy import Policy
-from yibao.store.audit import audit, now
+from yibao.store.audit import audit, entry, now
+from yibao.store.claim_input import validate_claim
 from yibao.store.frames import (
     claim_values,
     claims_frame,
     closing_values,
+    enrollments_frame,
     history_frame,
     load_person,
     opening_frame,
+    persons_frame,
 )
-from yibao.store.models import Accumulator, Claim, Posting
+from yibao.store.models import (
+    Accumulator,
+    AuditEntry,
+    Claim,
+    Enrollment,
+    Person,
+    PersonYearTerms,
+    Posting,
+)
+from yibao.store.terms import Terms, current, policy_key, work_out_one
 
 SETTLEMENT, REVERSAL = "settlement", "reversal"
 AMOUNTS = ["policy_scope", "deductible", "basic", "major", "assistance", "oop"]
@@ -63,23 +74,54 @@ class Outcome:
     explanation: Explanation | None = None
 
 
-def validate_claim(body: Mapping[str, Any]) -> pl.DataFrame:
-    """The request's claim, validated exactly as a file row (errors point at ``/claim``)."""
-    return records_frame([body], CLAIMS, "/claim")
+def _lock(session: Session, person_id: str, year: int, key: str
+          ) -> tuple[Accumulator, Terms | None]:
+    """The person-year's accumulator row, created if new, locked until the transaction ends;
+    and its stored terms under the policy ``key``, read in the same statement."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    query = (select(Accumulator, PersonYearTerms.person_id, PersonYearTerms.benefit_start,
+                    PersonYearTerms.major_cap)
+             .outerjoin(PersonYearTerms, and_(PersonYearTerms.person_id == Accumulator.person_id,
+                                              PersonYearTerms.year == Accumulator.year,
+                                              PersonYearTerms.policy == key,
+                                              PersonYearTerms.settled_before == current(year)))
+             .where(Accumulator.person_id == person_id, Accumulator.year == year)
+             .execution_options(populate_existing=True))
+    if pg:
+        query = query.with_for_update(of=Accumulator)
+    row = session.execute(query).first()
+    if row is None:
+        insert = postgresql.insert if pg else sqlite.insert
+        session.execute(insert(Accumulator).values(
+            person_id=person_id, year=year, chronic_raw={},
+            **dict.fromkeys(ACCUMULATORS, 0)).on_conflict_do_nothing())
+        row = session.execute(query).one()
+    acc, held, start, cap = row
+    return acc, (Terms(start, cap) if held is not None else None)
 
 
-def _lock(session: Session, person_id: str, year: int) -> Accumulator:
-    """The person-year's accumulator row, created if new, locked until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Accumulator).values(
-        person_id=person_id, year=year, chronic_raw={},
-        **dict.fromkeys(ACCUMULATORS, 0)).on_conflict_do_nothing())
-    query = select(Accumulator).where(Accumulator.person_id == person_id,
-                                      Accumulator.year == year)
-    if dialect == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+def _stored_terms(session: Session, person_id: str, year: int, key: str) -> Terms | None:
+    held = session.execute(select(PersonYearTerms.benefit_start, PersonYearTerms.major_cap).where(
+        PersonYearTerms.person_id == person_id, PersonYearTerms.year == year,
+        PersonYearTerms.policy == key, PersonYearTerms.settled_before == current(year))).first()
+    return None if held is None else Terms(*held)
+
+
+def _post(session: Session, claim: dict[str, Any] | None, posting: dict[str, Any],
+          acc: Accumulator, accumulators: dict[str, Any], log: dict[str, Any]) -> None:
+    """Write a settlement: the claim (if new), its posting, the audit entry and the
+    person-year's new accumulators; on PostgreSQL in one statement (one round trip)."""
+    writes = [] if claim is None else [insert(Claim).values(**claim)]
+    writes += [insert(Posting).values(**posting), insert(AuditEntry).values(**log)]
+    update_acc = (update(Accumulator).where(Accumulator.person_id == acc.person_id,
+                                            Accumulator.year == acc.year)
+                  .values(**accumulators).execution_options(synchronize_session=False))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(update_acc.add_cte(*(w.cte(f"write_{i}") for i, w in enumerate(writes))))
+    else:
+        for statement in [*writes, update_acc]:
+            session.execute(statement)
+    session.expire(acc)
 
 
 def _posting_row(p: Posting) -> dict[str, Any]:
@@ -92,31 +134,50 @@ class SettlementService:
 
     def __init__(self, policy: Policy):
         self.policy = policy
+        self.key = policy_key(policy)
 
-    def _compute(self, session: Session, claim: pl.DataFrame, acc: Accumulator | None,
-                 explain: bool) -> tuple[Any, Explanation | None]:
-        values = claim_values(claim)
-        person_id, year = values["person_id"], values["settle_date"].year
-        persons, enrollments = load_person(session, person_id)
-        if persons.height == 0:
+    def _person(self, session: Session, person_id: str,
+                year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The person and their enrolments of ``year`` (all the kernel looks at), in one query."""
+        rows = session.execute(
+            select(Person, Enrollment).outerjoin(Enrollment, and_(
+                Enrollment.person_id == Person.person_id, Enrollment.year == year))
+            .where(Person.person_id == person_id)).all()
+        if not rows:
             raise _problem(InputError, "UNKNOWN_PERSON",
                            f"person_id {person_id!r} is not in the store", "person_id", "/claim")
-        history = history_frame(session, person_id, year)
+        return (persons_frame([rows[0][0]]),
+                enrollments_frame([e for _, e in rows if e is not None]))
+
+    def _compute(self, session: Session, claim: pl.DataFrame, values: dict[str, Any],
+                 acc: Accumulator | None, terms: Terms | None,
+                 explain: bool) -> tuple[Settlement, Explanation | None]:
+        """The kernel on the one claim: the person-year's stored terms (worked out now if the
+        store has none) and opening accumulators, as a batch run would give them."""
+        person_id, year = values["person_id"], values["settle_date"].year
+        persons, enrollments = self._person(session, person_id, year)
+        if terms is None:
+            terms = work_out_one(session, self.policy, self.key, person_id, year)
         opening = opening_frame(acc) if acc is not None else None
-        run = settle_claims(self.policy, persons, enrollments, claim, history=history,
-                            opening=opening)
+        run = settle(self.policy, persons, enrollments, claim,
+                     person_years=terms.frame(person_id, year), opening=opening)
         explanation = None
         if explain:
+            persons, enrollments = load_person(session, person_id)
             explanation = explain_claim(self.policy, persons, enrollments, claim,
-                                        values["claim_id"], history=history, opening=opening)
+                                        values["claim_id"],
+                                        history=history_frame(session, person_id, year),
+                                        opening=opening)
         return run, explanation
 
     def preview(self, session: Session, body: Mapping[str, Any], explain: bool = False) -> Outcome:
         """预结算: what settling the claim now would give; nothing is written."""
         claim = validate_claim(body)
         values = claim_values(claim)
-        acc = session.get(Accumulator, (values["person_id"], values["settle_date"].year))
-        run, explanation = self._compute(session, claim, acc, explain)
+        person_id, year = values["person_id"], values["settle_date"].year
+        acc = session.get(Accumulator, (person_id, year))
+        terms = _stored_terms(session, person_id, year, self.key)
+        run, explanation = self._compute(session, claim, values, acc, terms, explain)
         return Outcome(run.results.row(0, named=True), explanation=explanation)
 
     def settle(self, session: Session, body: Mapping[str, Any], username: str,
@@ -124,10 +185,12 @@ class SettlementService:
         """结算: settle and post the claim; the same claim twice returns the first posting."""
         claim = validate_claim(body)
         values = claim_values(claim)
-        acc = _lock(session, values["person_id"], values["settle_date"].year)
-        stored = session.get(Claim, values["claim_id"])
-        posted = session.scalars(select(Posting).where(
-            Posting.claim_id == values["claim_id"])).all()
+        acc, terms = _lock(session, values["person_id"], values["settle_date"].year, self.key)
+        held = session.execute(select(Claim, Posting).outerjoin(
+            Posting, Posting.claim_id == Claim.claim_id).where(
+            Claim.claim_id == values["claim_id"])).all()
+        stored = held[0][0] if held else None
+        posted = [p for _, p in held if p is not None]
         if stored is not None and claim_values(claims_frame([stored])) != values:
             raise _problem(ConflictError, "CLAIM_CONFLICT",
                            f"claim {values['claim_id']} is already held with other values",
@@ -138,7 +201,7 @@ class SettlementService:
                            "resubmit it under a new claim_id", "claim_id", "/claim")
         if posted:
             return Outcome(_posting_row(posted[0]), replayed=True)
-        run, explanation = self._compute(session, claim, acc, explain)
+        run, explanation = self._compute(session, claim, values, acc, terms, explain)
         row = run.results.row(0, named=True)
         before = {name: int(getattr(acc, name)) for name in ACCUMULATORS}
         chronic_before = dict(acc.chronic_raw or {})
@@ -147,17 +210,14 @@ class SettlementService:
         deltas["chronic_raw"] = {code: v - int(chronic_before.get(code, 0))
                                  for code, v in chronic_after.items()
                                  if v != int(chronic_before.get(code, 0))}
-        if stored is None:
-            session.add(Claim(**values))
-        session.add(Posting(kind=SETTLEMENT, region=self.policy.region, deltas=deltas,
-                            created_at=now(), created_by=username, **row))
-        for name in ACCUMULATORS:
-            setattr(acc, name, after[name])
-        acc.chronic_raw = {**chronic_before, **chronic_after}
-        audit(session, username, "settle", values["claim_id"],
-              {k: row[k] for k in ("basic", "major", "assistance", "oop")})
+        accumulators = {**after, "chronic_raw": {**chronic_before, **chronic_after}}
+        posting = {"kind": SETTLEMENT, "region": self.policy.region, "deltas": deltas,
+                   "created_at": now(), "created_by": username, **row}
+        log = entry(username, "settle", values["claim_id"],
+                    {k: row[k] for k in ("basic", "major", "assistance", "oop")})
         try:
-            session.flush()
+            _post(session, None if stored is not None else values, posting, acc, accumulators,
+                  log)
         except IntegrityError as exc:  # the same claim_id posted at once for another person
             raise _problem(ConflictError, "CLAIM_CONFLICT",
                            f"claim {values['claim_id']} is being settled with other values",
@@ -171,7 +231,7 @@ class SettlementService:
         if first is None:
             raise _problem(NotFoundError, "NOT_SETTLED", f"claim {claim_id} is not settled",
                            "claim_id")
-        acc = _lock(session, first.person_id, first.year)
+        acc, _ = _lock(session, first.person_id, first.year, self.key)
         # re-read under the lock: a concurrent reversal of the same claim has committed by now
         posted = {p.kind: p for p in session.scalars(
             select(Posting).where(Posting.claim_id == claim_id)
