@@ -69,6 +69,6 @@ def resample_sums(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     for r in range(max(replicates, 0)):
         sums = np.zeros(k, np.int64)
-        _resample(rows, rng.integers(0, n, size=n, dtype=np.int64), sums)
+        _resample(rows, rng.integers(0, n, size=(n,), dtype=np.int64), sums)
         out[:, r] = sums
     return out if values.ndim == 2 else out[0]
