@@ -65,3 +65,16 @@ def test_a_claim_of_an_unknown_person_is_named() -> None:
     [problem] = info.value.problems
     assert (problem.code, problem.record, problem.field) == ("UNKNOWN_PERSON", "claims #3",
                                                              "person_id")
+
+
+def test_a_year_without_claims_has_empty_spending_rows() -> None:
+    from fund_year import claims, enrollments, persons, results
+
+    from yibao.fund import from_frames, indicators
+    from yibao.policy import load_policy
+
+    inputs = from_frames(load_policy("360400"), 2023, persons(), enrollments(),
+                         claims().head(0), results().head(0))
+    ind = indicators(inputs)
+    assert [(r.region, r.visit_type, r.claims) for r in ind.spending] == []
+    assert ind.high_cost == [] and sum(m.basic_paid for m in ind.monthly) == 0

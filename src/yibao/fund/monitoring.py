@@ -113,7 +113,9 @@ def spending_cube(spending: pl.DataFrame) -> pl.DataFrame:
     """Sums per county, month, visit type, facility level and covered: the one pass over the
     claims that every spending figure is read from. The five dimensions are packed into one
     int key and each column summed by it (``yibao.fund.sums``), exact in fen."""
-    return cube_by_key(spending) if spending.height else spending.group_by(
+    if spending.height:
+        return cube_by_key(spending)
+    return spending.with_columns(pl.col("county", "visit_type").cast(pl.String)).group_by(
         *CUBE_KEYS).agg(pl.len().cast(pl.Int64).alias("claims"),
                         *[pl.col(c).sum() for c in PAYER_SUMS])
 
