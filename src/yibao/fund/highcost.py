@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from yibao.fund.sums import sum_by
 from yibao.io import mask_id_number
 from yibao.money import BP_ONE
 from yibao.policy import Policy
@@ -52,17 +54,23 @@ def high_cost_threshold(policy: Policy, year: int) -> tuple[int, int, int]:
 
 def high_cost_list(policy: Policy, year: int, spending: pl.DataFrame, persons: pl.DataFrame,
                    *, limit: int | None = None) -> list[HighCostPerson]:
-    """Person-years over the threshold, highest oop first (at most ``limit``)."""
+    """Person-years over the threshold, highest oop first (at most ``limit``): oop per person
+    summed on ``spending.person_row``, the claims read only for the persons listed."""
     fraction, income, _ = high_cost_threshold(policy, year)
-    per_person = spending.group_by("person_id").agg(pl.col("oop").sum())
-    over = per_person.filter(pl.col("oop") * BP_ONE > fraction * income).sort(
-        ["oop", "person_id"], descending=[True, False])
+    rows = spending["person_row"].to_numpy()
+    oop = sum_by(rows, spending["oop"], persons.height)
+    over_rows = np.flatnonzero(oop * BP_ONE > fraction * income)
+    if over_rows.size == 0:
+        return []
+    over = pl.DataFrame({"row": over_rows, "person_id": persons["person_id"].gather(over_rows),
+                         "oop": oop[over_rows]}).sort(["oop", "person_id"],
+                                                      descending=[True, False])
     if limit is not None:
         over = over.head(limit)
-    if over.height == 0:
-        return []
-    claims = spending.join(over.select("person_id"), on="person_id", how="semi")
-    people = persons.join(over.select("person_id"), on="person_id", how="semi")
+    listed = np.zeros(persons.height, bool)
+    listed[over["row"].to_numpy()] = True
+    claims = spending.filter(pl.Series(listed[rows]))
+    people = persons.select(pl.all().gather(over["row"]))
     by_id = {r["person_id"]: r for r in people.iter_rows(named=True)}
     grouped = claims.partition_by("person_id", as_dict=True)
     return [_person(pid, by_id.get(pid, {}), grouped[(pid,)]) for pid in over["person_id"]]

@@ -19,6 +19,7 @@ from yibao.engine.enrollment import build_history
 from yibao.engine.financing import finance
 from yibao.engine.settlement import covered_region
 from yibao.errors import InputError, Problem
+from yibao.fund.sums import person_rows
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES
 
@@ -28,14 +29,16 @@ TOTAL, LOW_INCOME = "all", "low_income"
 TARGET_CATEGORIES = (TOTAL, LOW_INCOME, *CATEGORIES)
 _SPEND = ["claim_id", "person_id", "facility_level", "visit_type", "settle_date", "total",
           "diagnosis"]
-_RESULT = ["covered", "policy_scope", "deductible", "basic", "major", "assistance", "oop"]
+RESULT_COLUMNS = ["covered", "policy_scope", "deductible", "basic", "major", "assistance",
+                  "oop"]
 
 
 @dataclass(frozen=True)
 class FundInputs:
     """One region-year's monitoring inputs; money in fen.
 
-    ``spending``: one row per claim of the year — claim_id, person_id, county, month,
+    ``spending``: one row per claim of the year — claim_id, person_id, person_row (the
+    person's row in ``persons``), county (Enum), month,
     visit_type, facility_level, diagnosis, covered, total, policy_scope, deductible, basic,
     major, assistance, oop. ``financing``: ``engine.financing.finance`` rows of the year with a
     ``paid_date`` column. ``targets``: region, category, target (persons). ``opening``:
@@ -54,21 +57,31 @@ class FundInputs:
 def spending_frame(claims: pl.DataFrame, results: pl.DataFrame,
                    persons: pl.DataFrame) -> pl.DataFrame:
     """Claims joined to their results (by position when the claim_ids line up, the usual case
-    for a batch's own output; else by claim_id) and to the person's county."""
+    for a batch's own output; else by claim_id), with the person's row in ``persons``
+    (``person_row``) and county (an Enum of the persons' county codes). A claim whose person
+    is not among the persons is an InputError UNKNOWN_PERSON, as in settlement."""
     c = claims.select(_SPEND)
     if results.height == claims.height and results["claim_id"].equals(claims["claim_id"]):
-        joined = pl.concat([c, results.select(_RESULT)], how="horizontal")
+        joined = pl.concat([c, results.select(RESULT_COLUMNS)], how="horizontal")
     else:
-        joined = c.join(results.select(["claim_id", *_RESULT]), on="claim_id", how="inner")
+        joined = c.join(results.select(["claim_id", *RESULT_COLUMNS]), on="claim_id", how="inner")
         if joined.height != claims.height:
             missing = claims.join(results.select("claim_id"), on="claim_id", how="anti")
             raise InputError([Problem("RESULT_MISSING", "claim has no settlement result",
                                       f"claim {cid}", "claim_id")
                               for cid in missing["claim_id"].head(50)])
-    county = persons.select("person_id", pl.col("region").str.slice(0, 6).alias("county"))
-    return (joined.join(county, on="person_id", how="left")
-            .with_columns(pl.col("settle_date").dt.month().cast(pl.Int8).alias("month"))
+    rows = person_rows(persons, joined["person_id"], "claims")
+    return (joined.with_columns(pl.Series("person_row", rows, pl.Int64),
+                                person_counties(persons).gather(rows).alias("county"),
+                                pl.col("settle_date").dt.month().cast(pl.Int8).alias("month"))
             .drop("settle_date"))
+
+
+def person_counties(persons: pl.DataFrame) -> pl.Series:
+    """Each person's county code (the first six digits of ``region``) as an Enum over the
+    codes present, sorted: a 4-byte code per claim instead of a string."""
+    county = persons["region"].str.slice(0, 6)
+    return county.cast(pl.Enum(sorted(county.drop_nulls().unique().to_list())))
 
 
 def financing_frame(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,

@@ -14,14 +14,18 @@ import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
 
 from yibao.fund.highcost import HighCostPerson, high_cost_list
 from yibao.fund.inputs import LOW_INCOME, TOTAL, FundInputs, count_by_category
+from yibao.fund.sums import count_by, person_rows, sum_by
+from yibao.io.schemas import VISIT_TYPES
 
 ALL = "all"
 INCOME_SOURCES = ("individual", "assisted", "subsidy_central", "subsidy_provincial",
                   "subsidy_local")
+CUBE_KEYS = ("county", "month", "visit_type", "facility_level", "covered")
 PAYER_SUMS = ("total", "policy_scope", "deductible", "basic", "major", "assistance", "oop")
 
 
@@ -107,9 +111,54 @@ class Indicators:
 
 def spending_cube(spending: pl.DataFrame) -> pl.DataFrame:
     """Sums per county, month, visit type, facility level and covered: the one pass over the
-    claims that every spending figure is read from."""
-    return spending.group_by("county", "month", "visit_type", "facility_level", "covered").agg(
-        pl.len().alias("claims"), *[pl.col(c).sum() for c in PAYER_SUMS])
+    claims that every spending figure is read from. The five dimensions are packed into one
+    int key and each column summed by it (``yibao.fund.sums``), exact in fen."""
+    if spending.height:
+        return cube_by_key(spending)
+    return spending.with_columns(pl.col("county", "visit_type").cast(pl.String)).group_by(
+        *CUBE_KEYS).agg(pl.len().cast(pl.Int64).alias("claims"),
+                        *[pl.col(c).sum() for c in PAYER_SUMS])
+
+
+def cube_by_key(spending: pl.DataFrame) -> pl.DataFrame:
+    """``spending_cube`` of a non-empty frame: key = ((((county × 12 + month − 1) × visits
+    + visit) × levels + level − lowest) × 2 + covered), a null county or visit type its own
+    code after the others."""
+    county, counties = _codes(spending["county"])
+    visit, visits = _codes(spending["visit_type"], sorted(VISIT_TYPES))
+    level = spending["facility_level"].cast(pl.Int64).to_numpy()
+    low, levels = int(level.min()), int(level.max() - level.min()) + 1
+    month = spending["month"].cast(pl.Int64).to_numpy() - 1
+    nv = len(visits) + 1
+    key = (((county * 12 + month) * nv + visit) * levels + level - low) * 2 + spending[
+        "covered"].cast(pl.Int64).to_numpy()
+    size = (len(counties) + 1) * 12 * nv * levels * 2
+    claims = count_by(key, size)
+    cells = np.flatnonzero(claims)
+    rest, covered = np.divmod(cells, 2)
+    rest, lvl = np.divmod(rest, levels)
+    rest, vis = np.divmod(rest, nv)
+    cty, mon = np.divmod(rest, 12)
+    return pl.DataFrame({
+        "county": pl.Series([*counties, None], dtype=pl.String).gather(cty),
+        "month": pl.Series(mon + 1, dtype=pl.Int8),
+        "visit_type": pl.Series([*visits, None], dtype=pl.String).gather(vis),
+        "facility_level": pl.Series(lvl + low, dtype=pl.Int8),
+        "covered": covered.astype(bool), "claims": claims[cells],
+        **{c: sum_by(key, spending[c], size)[cells] for c in PAYER_SUMS}})
+
+
+def _codes(s: pl.Series, known: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Codes 0 … k−1 of a string (or Enum) column's values and the k values they stand for;
+    null is code k. ``known``: the values expected, tried first (one cast, no hashing)."""
+    if not isinstance(s.dtype, pl.Enum):
+        enum = None if known is None else s.cast(pl.Enum(known), strict=False)
+        if enum is None or enum.null_count() != s.null_count():
+            enum = s.cast(pl.String).cast(pl.Enum(sorted(s.drop_nulls().unique().to_list())))
+        s = enum
+    assert isinstance(s.dtype, pl.Enum)
+    values = s.dtype.categories.to_list()
+    return s.to_physical().cast(pl.Int64).fill_null(len(values)).to_numpy(), values
 
 
 def twelfths(amount: int, month: int) -> int:
@@ -255,10 +304,11 @@ def coverage_rows(inputs: FundInputs) -> list[CoverageRow]:
     """Enrollees of the year (distinct persons with a resident enrolment in the region) by
     county and category, against the targets; the region's target is its own row in the
     target file, or the sum of its counties' rows."""
-    f = inputs.financing.unique("person_id", keep="first")
-    persons = inputs.persons.join(f.select("person_id", "region"), on="person_id",
-                                  how="inner", suffix="_enrolled")
-    enrolled = count_by_category(persons, persons["region_enrolled"].str.slice(0, 6),
+    f = inputs.financing
+    held, first = np.unique(person_rows(inputs.persons, f["person_id"], "financing"),
+                            return_index=True)
+    persons = inputs.persons.select(pl.col("person_id", "categories").gather(held))
+    enrolled = count_by_category(persons, f["region"].gather(first).str.slice(0, 6),
                                  low_income_categories(inputs))
     targets = inputs.targets.rename({"target": "persons"})
     region = inputs.policy.region
@@ -293,8 +343,11 @@ def _coverage(region: str, category: str, enrolled: int, target: int | None) -> 
                        Fraction(enrolled, target) if target else None)
 
 
-def indicators(inputs: FundInputs, *, high_cost_limit: int | None = 200) -> Indicators:
-    """Every SPEC §7 indicator of ``inputs``' region-year (see the row types)."""
+def indicators(inputs: FundInputs, *, high_cost_limit: int | None = 200,
+               coverage: list[CoverageRow] | None = None) -> Indicators:
+    """Every SPEC §7 indicator of ``inputs``' region-year (see the row types); ``coverage``:
+    rows already worked out from the same persons, financing, targets and low-income
+    categories (a what-if that changes none of them)."""
     from yibao.fund.highcost import high_cost_threshold
 
     cube = spending_cube(inputs.spending)
@@ -303,7 +356,8 @@ def indicators(inputs: FundInputs, *, high_cost_limit: int | None = 200) -> Indi
     counties = sorted({r.region for r in monthly} - {region})
     return Indicators(
         region, inputs.policy.name, inputs.year, counties, monthly,
-        spending_rows(region, cube), ratio_rows(region, cube), coverage_rows(inputs),
+        spending_rows(region, cube), ratio_rows(region, cube),
+        coverage_rows(inputs) if coverage is None else coverage,
         high_cost_list(inputs.policy, inputs.year, inputs.spending, inputs.persons,
                        limit=high_cost_limit),
         high_cost_threshold(inputs.policy, inputs.year)[2])

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-import polars as pl
 
 from yibao.fund.inputs import FundInputs
 from yibao.fund.monitoring import Indicators
+from yibao.fund.sums import person_rows, resample_sums, sum_by
 
 
 def _round(x: Fraction) -> int:
@@ -86,13 +86,12 @@ def base_of(ind: Indicators, inputs: FundInputs) -> Base:
     months = [m for m in ind.monthly if m.region == ind.region]
     income = sum(m.income_total for m in months)
     expenditure = sum(m.expenditure for m in months)
-    # sorted: the same seed draws the same persons under the base and a changed policy
-    enrollees_ids = inputs.financing["person_id"].unique().sort()
-    n = enrollees_ids.len()
-    paid = (pl.DataFrame({"person_id": enrollees_ids})
-            .join(inputs.spending.group_by("person_id").agg(pl.col("basic").sum()),
-                  on="person_id", how="left")["basic"].fill_null(0).to_numpy()
-            .astype(np.int64))
+    # in the persons' row order: the same seed draws the same persons under the base and a
+    # changed policy (the enrollees do not depend on the policy)
+    rows = np.unique(person_rows(inputs.persons, inputs.financing["person_id"], "financing"))
+    n = rows.size
+    paid = sum_by(inputs.spending["person_row"].to_numpy(), inputs.spending["basic"],
+                  inputs.persons.height)[rows]
     # what is not on an enrollee's claims (the transfer, any payments to non-enrollees) is
     # spread evenly so that the per-person figures add up to the year's expenditure exactly
     rest = expenditure - int(paid.sum())
@@ -126,15 +125,18 @@ def _months(balance: int, expenditure: int) -> Fraction | None:
 
 
 def project(base: Base, assumptions: Assumptions | None = None, *, replicates: int = 200,
-            seed: int = 0, quantiles: tuple[float, float] = (0.05, 0.95)) -> Projection:
+            seed: int = 0, quantiles: tuple[float, float] = (0.05, 0.95),
+            sums: np.ndarray | None = None) -> Projection:
     """The central path, and for each year the range of months payable over ``replicates``
-    bootstrap resamples of the enrollees (seeded: the same seed gives the same range)."""
+    bootstrap resamples of the enrollees (seeded: the same seed gives the same range).
+    ``sums``: the replicates' resampled expenditure, when drawn already (``project_pair``)."""
     a = assumptions or Assumptions()
     central = _path(base, a, Fraction(base.expenditure, max(base.enrollees, 1)))
     if replicates <= 0 or base.spend_per_person.size == 0:
         return Projection(base, a, central, 0, seed)
-    paths = [_path(base, a, Fraction(int(s), base.enrollees))
-             for s in resample_sums(base.spend_per_person, replicates, seed)]
+    if sums is None:
+        sums = resample_sums(base.spend_per_person, replicates, seed)
+    paths = [_path(base, a, Fraction(int(s), base.enrollees)) for s in sums]
     years = []
     for i, row in enumerate(central):
         values = sorted(m for p in paths if (m := p[i].months_payable) is not None)
@@ -144,12 +146,17 @@ def project(base: Base, assumptions: Assumptions | None = None, *, replicates: i
     return Projection(base, a, years, replicates, seed)
 
 
-def resample_sums(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
-    """Σ of ``values`` over ``replicates`` resamples with replacement (int64, exact)."""
-    rng = np.random.default_rng(seed)
-    n = values.size
-    return np.array([int(values[rng.integers(0, n, n)].sum()) for _ in range(replicates)],
-                    dtype=np.int64)
+def project_pair(first: Base, second: Base, assumptions: Assumptions | None = None, *,
+                 replicates: int = 200, seed: int = 0) -> tuple[Projection, Projection]:
+    """``project`` of two bases of the same enrollees (a what-if's base and changed year)
+    with one set of draws: the same figures as two ``project`` calls, half the resampling."""
+    a, b = first.spend_per_person, second.spend_per_person
+    if replicates <= 0 or a.size == 0 or a.size != b.size:
+        return (project(first, assumptions, replicates=replicates, seed=seed),
+                project(second, assumptions, replicates=replicates, seed=seed))
+    both = resample_sums(np.vstack([a, b]), replicates, seed)
+    return (project(first, assumptions, replicates=replicates, seed=seed, sums=both[0]),
+            project(second, assumptions, replicates=replicates, seed=seed, sums=both[1]))
 
 
 def _quantile(values: list[Fraction], q: float) -> Fraction:

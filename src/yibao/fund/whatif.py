@@ -10,6 +10,7 @@ over the base region's, the nearest file winning ties).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,9 +18,9 @@ import polars as pl
 
 from yibao.engine.person_years import settle_claims
 from yibao.errors import PolicyError, fail
-from yibao.fund.inputs import FundInputs, from_frames
-from yibao.fund.monitoring import Indicators, indicators
-from yibao.fund.projection import Assumptions, Projection, base_of, project
+from yibao.fund.inputs import RESULT_COLUMNS, FundInputs, financing_frame, spending_frame
+from yibao.fund.monitoring import Indicators, indicators, low_income_categories
+from yibao.fund.projection import Assumptions, Projection, base_of, project_pair
 from yibao.policy import Policy, read_region_file
 
 PAYERS = ("total", "basic", "major", "assistance", "oop")
@@ -69,21 +70,48 @@ def what_if(base_inputs: FundInputs, base_indicators: Indicators, changed_policy
             replicates: int = 200, seed: int = 0) -> WhatIf:
     """Re-settle the base year's claims under ``changed_policy`` (one settlement run; the
     base results are the ones ``base_inputs`` was built from) and compare. Both projections
-    use the same assumptions, replicates and seed, so a change that changes nothing gives
-    identical figures."""
+    use the same assumptions, replicates and seed — and the same draws of persons — so a
+    change that changes nothing gives identical figures."""
     year = base_inputs.year
     of_year = claims.filter(pl.col("settle_date").dt.year() == year)
     run = settle_claims(changed_policy, persons, enrollments, of_year, history=history)
-    changed_inputs = from_frames(changed_policy, year, persons, enrollments, of_year,
-                                 run.results, targets=base_inputs.targets,
-                                 opening=base_inputs.opening)
-    changed = indicators(changed_inputs)
-    return WhatIf(
-        changed_policy.name, payer_changes(base_indicators, changed), base_indicators, changed,
-        project(base_of(base_indicators, base_inputs), assumptions, replicates=replicates,
-                seed=seed),
-        project(base_of(changed, changed_inputs), assumptions, replicates=replicates,
-                seed=seed), run.results)
+    changed_inputs = changed_inputs_of(base_inputs, changed_policy, persons, enrollments,
+                                       of_year, run.results)
+    same_coverage = (changed_inputs.financing is base_inputs.financing
+                     and low_income_categories(changed_inputs)
+                     == low_income_categories(base_inputs))
+    changed = indicators(changed_inputs,
+                         coverage=base_indicators.coverage if same_coverage else None)
+    before, after = project_pair(base_of(base_indicators, base_inputs),
+                                 base_of(changed, changed_inputs), assumptions,
+                                 replicates=replicates, seed=seed)
+    return WhatIf(changed_policy.name, payer_changes(base_indicators, changed),
+                  base_indicators, changed, before, after, run.results)
+
+
+def changed_inputs_of(base: FundInputs, changed_policy: Policy, persons: pl.DataFrame,
+                      enrollments: pl.DataFrame, claims: pl.DataFrame,
+                      results: pl.DataFrame) -> FundInputs:
+    """The base inputs with the re-settled results. What the change cannot move is reused:
+    the claims' side of ``spending`` (person row, county, month) when the same persons and
+    claims are given in the same order, and the financing when no ``financing.*`` value in
+    force on 1 January differs (``finance`` reads nothing else from the policy)."""
+    same_people = persons is base.persons or persons.equals(base.persons)
+    if (same_people and base.spending.height == results.height
+            and base.spending["claim_id"].equals(results["claim_id"])):
+        spending = base.spending.with_columns(results.select(RESULT_COLUMNS))
+    else:
+        spending = spending_frame(claims, results, persons)
+    jan1 = dt.date(base.year, 1, 1)
+    financing = (base.financing if same_people and _financing(base.policy, jan1)
+                 == _financing(changed_policy, jan1)
+                 else financing_frame(changed_policy, persons, enrollments, base.year))
+    return FundInputs(changed_policy, base.year, spending, financing, persons, base.targets,
+                      base.opening)
+
+
+def _financing(policy: Policy, on: dt.date) -> dict[str, object]:
+    return {p.key: p.value for p in policy.resolve(on).all() if p.key.startswith("financing.")}
 
 
 def payer_changes(base: Indicators, changed: Indicators) -> list[PayerChange]:
