@@ -27,6 +27,8 @@ from yibao.synth.tables import CATEGORIES
 
 #: share of residents paying after the 集中参保期 (late payers wait, SPEC §6.2)
 LATE_SHARE = 0.06
+#: share of persons with no enrolment for the year (NOT_ENROLLED cases), and of 医疗救助 holders
+UNENROLLED, UNENROLLED_ASSISTED = 0.02, 0.003
 #: share paying less than they owe (补缴 cases)
 UNDERPAY_SHARE = 0.005
 _BITS = 1 << np.arange(len(CATEGORIES), dtype=np.int64)
@@ -123,7 +125,8 @@ def enrollments(rng: np.random.Generator, year: int, t: Terms, people: People,
     n = len(people.age)
     jan1, n_days = year_days(year)
     days = np.full(n, n_days, dtype=np.int64)
-    enrolled = rng.random(n) >= 0.02
+    # 医疗救助 holders are enrolled by the bureau with their contribution assisted: few miss
+    enrolled = rng.random(n) >= np.where(people.assist >= 0, UNENROLLED_ASSISTED, UNENROLLED)
     employee = enrolled & (rng.random(n) < 0.01)  # 职工医保: settled elsewhere, so no claims here
     late = rng.random(n) < LATE_SHARE
     window = (np.full(n, t.window_first), np.full(n, t.window_last))
