@@ -43,7 +43,7 @@ demo: install
 	$(BIN)/yibao check --persons $(DEMO)/persons.parquet --enrollments $(DEMO)/enrollments.parquet
 	$(BIN)/yibao report fund --region 360400 --year 2023 --persons $(DEMO)/persons.parquet \
 		--enrollments $(DEMO)/enrollments.parquet --claims $(DEMO)/claims.parquet \
-		--results $(DEMO)/results.parquet --opening-balance 60000000 \
+		--results $(DEMO)/results.parquet --opening-balance 35000000 \
 		--policy-change benchmarks/policies/360400-whatif-cap.yaml --out $(DEMO)/fund-report.html
 	rm -f $(DEMO)/yibao.db $(DEMO)/yibao.db-wal $(DEMO)/yibao.db-shm
 	$(BIN)/yibao db upgrade --database-url $(DEMO_DB)

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from yibao.synth import CATEGORIES, CHRONIC, CHRONIC_ICD, synth_frames, synth_history, write_synth
+from yibao.synth.geography import JIUJIANG_COUNTIES
 
 YEAR = 2023
 Frames = tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
@@ -156,16 +157,48 @@ def test_id_numbers(which: str, request: pytest.FixtureRequest) -> None:
         assert number[17] == _check_char(number[:17])
         assert number[6:14] == p["birth_date"].strftime("%Y%m%d")
         assert int(number[16]) % 2 == (1 if p["sex"] == "M" else 0)
-        # county under the enrolment city: same first four digits, not the city code itself
-        assert number[:4] == p["region"][:4] and number[4:6] != "00"
+        # the region digits are the county the person is registered in
+        assert number[:6] == p["region"] and number[4:6] != "00"
 
 
 def test_regions(city: Frames, province: Frames) -> None:
-    assert set(city[0]["region"]) == {"360400"}
-    assert set(city[1]["region"]) == {"360400"}
-    cities = set(province[0]["region"])
+    """Persons and their enrolments are registered at county codes under the city; a province
+    spreads over a few of its cities, each broken into counties."""
+    counties = {c for c, _, _ in JIUJIANG_COUNTIES}
+    assert set(city[0]["region"]) == counties
+    assert (city[1].join(city[0], on="person_id")
+            .select(pl.col("region") == pl.col("region_right")).to_series().all())
+    cities = set(province[0]["region"].str.slice(0, 4))
     assert len(cities) >= 3
-    assert all(c.startswith("37") and c.endswith("00") and c != "370000" for c in cities)
+    assert all(c.startswith("37") and c[2:4] != "00" for c in cities)
+    assert not province[0]["region"].str.ends_with("00").any()
+
+
+def test_county_shares_follow_population(city: Frames) -> None:
+    """Each county's share of persons is its census population share, with districts (市辖区)
+    weighted 0.8 (more of their people are in 职工医保): e.g. 修水县 68 of the weighted total
+    0.8·(40+38+30) + (33+68+32+19+62+23+30+39+22+24) = 438.4 → 15.5%."""
+    persons = city[0]
+    weight = {c: p * (0.8 if c[4:6] < "21" else 1.0) for c, _, p in JIUJIANG_COUNTIES}
+    total = sum(weight.values())
+    shares = persons["region"].value_counts(normalize=True)
+    for code, share in shares.iter_rows():
+        assert share == pytest.approx(weight[code] / total, abs=0.01), code
+    assert weight["360424"] / total == pytest.approx(0.155, abs=0.001)
+
+
+def test_facilities_carry_county_codes(city: Frames) -> None:
+    """Primary and secondary care in the person's own county, tertiary in the central
+    districts, 异地就医 in another province."""
+    persons, _, claims = city
+    joined = claims.join(persons.select("person_id", "region"), on="person_id").with_columns(
+        pl.col("facility_id").str.slice(1, 6).alias("place"))
+    local = joined.filter(pl.col("facility_level") < 3, ~pl.col("out_of_region"))
+    assert (local["place"] == local["region"]).all()
+    tertiary = joined.filter(pl.col("facility_level") == 3, ~pl.col("out_of_region"))
+    assert set(tertiary["place"]) <= {"360402", "360403"}
+    away = joined.filter(pl.col("out_of_region"))
+    assert away.height > 0 and not away["place"].str.starts_with("36").any()
 
 
 def test_categories_and_chronic_diseases(city: Frames) -> None:
@@ -426,3 +459,77 @@ def test_write_synth_history(tmp_path: Path) -> None:
     assert readers.read_enrollments(paths["enrollments"]).equals(enrollments)
     assert readers.read_claims(paths["claims"]).equals(claims)
     assert readers.read_persons(paths["persons"]).equals(persons)
+
+
+# ── calibration: a 九江 year that roughly balances (docs/decisions.md, "Synthetic city") ───
+
+
+@pytest.fixture(scope="module")
+def settled(city: Frames) -> tuple[Frames, pl.DataFrame]:
+    from yibao import settle
+    return city, settle("360400", *city).results
+
+
+def test_contributions_come_from_the_policy(city: Frames) -> None:
+    """Standard 380 (医保发〔2023〕24号 一, shipped in 000000); 特困 fully assisted, 低保 and
+    返贫致贫 a 定额 of 250 (shipped in 360000): they owe 380, 0 and 380 − 250 = 130 yuan."""
+    persons, enrollments, _ = city
+    paid = (enrollments.filter(pl.col("scheme") == "resident")
+            .join(persons.select("person_id", pl.col("categories").list.first().alias("first")),
+                  on="person_id")
+            .group_by("first").agg(pl.col("contribution_paid").mode().first()))
+    owed = dict(paid.iter_rows())
+    assert owed["tekun"] == 0 and owed["dibao"] == owed["fanpin"] == 13_000
+    assert owed[None] == owed["monitor"] == 38_000
+    # 2024: the shipped standard is still 380 (no 2024 entry), not a table of synth's own
+    _, later, _ = synth_frames("360400", 2024, 500, seed=1)
+    assert later["contribution_paid"].max() == 38_000
+
+
+def test_fund_roughly_balances(settled: tuple[Frames, pl.DataFrame]) -> None:
+    """九府办发〔2023〕6号 一/(十): 当期收支平衡、略有结余. Income per enrollee is 380 + 640 =
+    1 020 yuan (assisted contributions included); expenditure is basic payments plus the 80-yuan
+    大病 transfer. The synthetic year spends 88–100% of income."""
+    from yibao.fund import indicators
+    from yibao.fund.inputs import from_frames
+    from yibao.policy import load_policy
+
+    (persons, enrollments, claims), results = settled
+    ind = indicators(from_frames(load_policy("360400"), YEAR, persons, enrollments, claims,
+                                 results))
+    months = [m for m in ind.monthly if m.region == "360400"]
+    income = sum(m.income_total for m in months)
+    spent = sum(m.expenditure for m in months)
+    assert 0.88 < spent / income < 1.0
+    enrollees = enrollments.filter(pl.col("scheme") == "resident").height
+    assert income / enrollees == pytest.approx(101_900, rel=0.01)  # fen, a few late months aside
+    assert set(ind.counties) == {c for c, _, _ in JIUJIANG_COUNTIES}
+    assert 0 < len(ind.high_cost) < 0.002 * persons.height  # short but not empty
+
+
+def test_inpatient_ratio_and_admissions(settled: tuple[Frames, pl.DataFrame]) -> None:
+    """Policy-scope inpatient ratio Σ basic ÷ Σ policy_scope near 70% (医保发〔2023〕24号 二);
+    15–20 admissions per 100 enrollees; general outpatient frequent and cheap."""
+    (_, enrollments, claims), results = settled
+    both = pl.concat([claims.select("visit_type", "total"), results.select(
+        "covered", "policy_scope", "basic")], how="horizontal")
+    inpatient = both.filter(pl.col("visit_type") == "inpatient", pl.col("covered"))
+    ratio = inpatient["basic"].sum() / inpatient["policy_scope"].sum()
+    assert 0.66 < ratio < 0.74
+    enrollees = enrollments.filter(pl.col("scheme") == "resident").height
+    assert 0.15 < claims.filter(pl.col("visit_type") == "inpatient").height / enrollees < 0.20
+    outpatient = both.filter(pl.col("visit_type") == "outpatient")
+    assert outpatient.height / enrollees > 3
+    assert outpatient["total"].median() < 100_00  # under 100 yuan a visit
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_city_files_pass_the_readers_validation(fmt: str, tmp_path: Path) -> None:
+    """County codes, 身份证号 check digits and every other rule of SPEC §4 hold for the city."""
+    readers = pytest.importorskip("yibao.io.readers")
+    paths = write_synth(tmp_path, "360400", YEAR, 2_000, seed=8, fmt=fmt)
+    persons = readers.read_persons(paths["persons"])
+    enrollments = readers.read_enrollments(paths["enrollments"])
+    claims = readers.read_claims(paths["claims"])
+    assert persons["region"].str.starts_with("3604").all()
+    assert enrollments.height > 0 and claims.height > 0
