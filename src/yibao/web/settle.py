@@ -59,6 +59,11 @@ def _stored(session: Session, user: User, claim_id: str) -> Claim:
     return claim
 
 
+def _stored_request(session: Session, user: User, claim_id: str) -> SettlementRequest:
+    """The settlement request for a stored claim the user may open."""
+    return SettlementRequest.model_validate({"claim": claim_body(_stored(session, user, claim_id))})
+
+
 def _shown(problems: list[Problem]) -> list[dict[str, str]]:
     return [{"code": p.code, "message": bilingual(p.code, p.message), "field": p.field,
              "record": p.record} for p in problems]
@@ -166,8 +171,7 @@ def _claim_page(request: Request, session: Session, user: User, state: Any, clai
 def claim_preview(request: Request, claim_id: IdPath, session: SessionDep, user: ConsoleUser,
                   state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
     require_csrf(request, user, csrf)
-    claim = _stored(session, user, claim_id)
-    body = SettlementRequest.model_validate({"claim": claim_body(claim)})
+    body = _stored_request(session, user, claim_id)
     preview = api.preview(body, session, user, state, explain=True)
     return _claim_page(request, session, user, state, claim_id, preview)
 
@@ -176,8 +180,7 @@ def claim_preview(request: Request, claim_id: IdPath, session: SessionDep, user:
 def claim_settle(request: Request, claim_id: IdPath, session: SessionDep, user: ConsoleUser,
                  state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
     require_csrf(request, user, csrf)
-    claim = _stored(session, user, claim_id)
-    body = SettlementRequest.model_validate({"claim": claim_body(claim)})
+    body = _stored_request(session, user, claim_id)
     api.settle(body, session, user, state, Response(), explain=False)
     return RedirectResponse(f"{PATH}/settlements/{claim_id}", status_code=303)
 
