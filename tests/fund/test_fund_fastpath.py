@@ -1,6 +1,6 @@
 """The fast paths of the indicators give the plain Polars answer: the cube summed by one packed
-int key equals a group_by on the five columns, and the bootstrap's shared draw gives each
-series the sum a plain gather gives (Hypothesis over small random years)."""
+int key equals a group_by on the five columns, and the Poisson bootstrap's difference draws
+add up to the full draws (Hypothesis over small random years)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yibao.fund.monitoring import CUBE_KEYS, PAYER_SUMS, spending_cube
-from yibao.fund.sums import resample_sums
+from yibao.fund.sums import poisson_sums
 
 VISITS = ["inpatient", "outpatient", "chronic", "maternity", "home_bed"]  # one not in schema
 COUNTIES = ["360402", "360403", "360430", None]
@@ -39,18 +39,21 @@ def test_cube_equals_a_plain_group_by(rows: list[tuple[object, ...]], enum: bool
 
 
 @settings(max_examples=30, deadline=None)
-@given(values=st.lists(st.integers(0, 10**12), min_size=1, max_size=50),
-       replicates=st.integers(1, 5), seed=st.integers(0, 2**32))
-def test_shared_draw_gives_each_series_its_gathered_sum(values: list[int], replicates: int,
-                                                         seed: int) -> None:
+@given(values=st.lists(st.integers(-10**9, 10**9), min_size=1, max_size=50),
+       replicates=st.integers(1, 5), seed=st.integers(0, 2**32), moved=st.data())
+def test_poisson_draws_of_a_difference_add_up(values: list[int], replicates: int, seed: int,
+                                              moved: st.DataObject) -> None:
+    # a person's count depends on (seed, row, replicate) alone: the changed sums are the base
+    # sums plus the draws of the persons whose value moved
     a = np.array(values, np.int64)
-    b = a * 3 + 1
-    both = resample_sums(np.vstack([a, b]), replicates, seed)
-    rng = np.random.default_rng(seed)
-    draws = [rng.integers(0, a.size, size=(a.size,), dtype=np.int64) for _ in range(replicates)]
-    assert both[0].tolist() == [int(a[d].sum()) for d in draws]
-    assert both[1].tolist() == [int(b[d].sum()) for d in draws]
-    assert resample_sums(a, replicates, seed).tolist() == both[0].tolist()
+    rows = np.arange(a.size, dtype=np.int64) * 7
+    which = np.array(moved.draw(st.lists(st.booleans(), min_size=a.size, max_size=a.size)))
+    b = np.where(which, a + 13, a)
+    base, counts = poisson_sums(rows, a, replicates, seed)
+    full, counts_b = poisson_sums(rows, b, replicates, seed)
+    extra, _ = poisson_sums(rows[which], (b - a)[which], replicates, seed)
+    assert (full == base + extra).all() and (counts == counts_b).all()
+    assert (counts >= 0).all()
 
 
 def test_a_claim_of_an_unknown_person_is_named() -> None:

@@ -90,3 +90,30 @@ def test_change_file_must_name_the_base_region(tmp_path: Path) -> None:
         load_change(POLICY, other)
     assert info.value.code == "WHATIF_PARENT"
     assert info.value.problems[0].record == str(other)
+
+
+@settings(max_examples=6, deadline=None)
+@given(key=st.sampled_from(["major.cap", "basic.inpatient.deductible",
+                            "enrollment.waiting.fixed_months"]),
+       step=st.integers(0, 3))
+def test_prepared_what_if_equals_full_resettlement(tmp_path_factory: Any, key: str,
+                                                   step: int) -> None:
+    # the fast path (base terms reused when the change cannot move them, cube key and
+    # draws reused) gives what a plain settle_claims under the change gives
+    from yibao.fund.baseline import prepare
+    from yibao.fund.whatif import what_if_on
+
+    value: Any = {"major.cap": 20000 + 50000 * step,
+                  "basic.inpatient.deductible": {1: 100 * step, 2: 300 * step, 3: 500 * step},
+                  "enrollment.waiting.fixed_months": step}[key]
+    change = load_change(POLICY, change_file(tmp_path_factory.mktemp("w"), "c", {key: value}))
+    inputs = from_frames(POLICY, 2023, *FRAMES, BASE)
+    base = indicators(inputs)
+    b = prepare(inputs, base, *FRAMES)
+    fast = what_if_on(b, change, replicates=10, seed=2)
+    again = what_if_on(b, change, replicates=10, seed=2)  # second change: cached terms
+    plain = settle_claims(change, *FRAMES).results
+    assert fast.changed_results.equals(plain) and again.changed_results.equals(plain)
+    full = indicators(from_frames(change, 2023, *FRAMES, plain))
+    assert fast.changed.spending == full.spending and fast.changed.monthly == full.monthly
+    assert fast.changed.high_cost == full.high_cost

@@ -40,13 +40,19 @@ def person_year_terms(policy: Policy, persons: pl.DataFrame, enrollments: pl.Dat
 
 def settle_claims(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                   claims: pl.DataFrame, *, history: pl.DataFrame | None = None,
-                  opening: pl.DataFrame | None = None, trace: bool = False) -> Settlement:
+                  opening: pl.DataFrame | None = None, trace: bool = False,
+                  person_years: pl.DataFrame | None = None) -> Settlement:
     """Settle with benefit starts and incentive caps worked out from the enrolment history
-    and earlier years' settlement results (``history``, the settlement output format)."""
+    and earlier years' settlement results (``history``, the settlement output format).
+    ``person_years``: those terms already worked out (``person_year_terms`` of the same
+    policy values, persons, enrolments and history), e.g. by a what-if whose change cannot
+    move them; ``history`` is then not read."""
     years = sorted(int(y) for y in claims["settle_date"].dt.year().unique())
     if not years:
         return settle(policy, persons, enrollments, claims, opening=opening, trace=trace)
-    hist = build_history(persons, enrollments, history, through=max(years))
-    terms = person_year_terms(policy, persons, enrollments, hist, years)
+    terms = person_years
+    if terms is None:
+        hist = build_history(persons, enrollments, history, through=max(years))
+        terms = person_year_terms(policy, persons, enrollments, hist, years)
     return settle(policy, persons, enrollments, claims, person_years=terms, opening=opening,
                   trace=trace)

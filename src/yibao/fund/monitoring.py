@@ -109,30 +109,48 @@ class Indicators:
     high_cost_threshold: int
 
 
-def spending_cube(spending: pl.DataFrame) -> pl.DataFrame:
+def spending_cube(spending: pl.DataFrame, claim_key: CubeKey | None = None) -> pl.DataFrame:
     """Sums per county, month, visit type, facility level and covered: the one pass over the
     claims that every spending figure is read from. The five dimensions are packed into one
     int key and each column summed by it (``yibao.fund.sums``), exact in fen."""
     if spending.height:
-        return cube_by_key(spending)
+        return cube_by_key(spending, claim_key)
     return spending.with_columns(pl.col("county", "visit_type").cast(pl.String)).group_by(
         *CUBE_KEYS).agg(pl.len().cast(pl.Int64).alias("claims"),
                         *[pl.col(c).sum() for c in PAYER_SUMS])
 
 
-def cube_by_key(spending: pl.DataFrame) -> pl.DataFrame:
-    """``spending_cube`` of a non-empty frame: key = ((((county × 12 + month − 1) × visits
-    + visit) × levels + level − lowest) × 2 + covered), a null county or visit type its own
-    code after the others."""
+@dataclass(frozen=True)
+class CubeKey:
+    """The claim side of the cube's packed key, which no policy moves: ``key`` =
+    (((county × 12 + month − 1) × visits + visit) × levels + level − lowest), a null county
+    or visit type its own code after the others; the cell is ``key × 2 + covered``."""
+
+    key: np.ndarray
+    counties: list[str]
+    visits: list[str]
+    levels: int
+    low: int
+
+
+def cube_key(spending: pl.DataFrame) -> CubeKey:
+    """The ``CubeKey`` of a non-empty spending frame."""
     county, counties = _codes(spending["county"])
     visit, visits = _codes(spending["visit_type"], sorted(VISIT_TYPES))
     level = spending["facility_level"].cast(pl.Int64).to_numpy()
     low, levels = int(level.min()), int(level.max() - level.min()) + 1
     month = spending["month"].cast(pl.Int64).to_numpy() - 1
-    nv = len(visits) + 1
-    key = (((county * 12 + month) * nv + visit) * levels + level - low) * 2 + spending[
-        "covered"].cast(pl.Int64).to_numpy()
-    size = (len(counties) + 1) * 12 * nv * levels * 2
+    key = ((county * 12 + month) * (len(visits) + 1) + visit) * levels + level - low
+    return CubeKey(key, counties, visits, levels, low)
+
+
+def cube_by_key(spending: pl.DataFrame, claim_key: CubeKey | None = None) -> pl.DataFrame:
+    """``spending_cube`` of a non-empty frame, summed by the packed key (``claim_key``: the
+    key of these same claims, worked out already)."""
+    ck = cube_key(spending) if claim_key is None else claim_key
+    levels, nv = ck.levels, len(ck.visits) + 1
+    key = ck.key * 2 + spending["covered"].cast(pl.Int64).to_numpy()
+    size = (len(ck.counties) + 1) * 12 * nv * levels * 2
     claims = count_by(key, size)
     cells = np.flatnonzero(claims)
     rest, covered = np.divmod(cells, 2)
@@ -140,10 +158,10 @@ def cube_by_key(spending: pl.DataFrame) -> pl.DataFrame:
     rest, vis = np.divmod(rest, nv)
     cty, mon = np.divmod(rest, 12)
     return pl.DataFrame({
-        "county": pl.Series([*counties, None], dtype=pl.String).gather(cty),
+        "county": pl.Series([*ck.counties, None], dtype=pl.String).gather(cty),
         "month": pl.Series(mon + 1, dtype=pl.Int8),
-        "visit_type": pl.Series([*visits, None], dtype=pl.String).gather(vis),
-        "facility_level": pl.Series(lvl + low, dtype=pl.Int8),
+        "visit_type": pl.Series([*ck.visits, None], dtype=pl.String).gather(vis),
+        "facility_level": pl.Series(lvl + ck.low, dtype=pl.Int8),
         "covered": covered.astype(bool), "claims": claims[cells],
         **{c: sum_by(key, spending[c], size)[cells] for c in PAYER_SUMS}})
 
@@ -344,13 +362,15 @@ def _coverage(region: str, category: str, enrolled: int, target: int | None) -> 
 
 
 def indicators(inputs: FundInputs, *, high_cost_limit: int | None = 200,
-               coverage: list[CoverageRow] | None = None) -> Indicators:
+               coverage: list[CoverageRow] | None = None,
+               claim_key: CubeKey | None = None) -> Indicators:
     """Every SPEC §7 indicator of ``inputs``' region-year (see the row types); ``coverage``:
     rows already worked out from the same persons, financing, targets and low-income
-    categories (a what-if that changes none of them)."""
+    categories (a what-if that changes none of them); ``claim_key``: the cube key of the same
+    claims in the same order (a what-if's base)."""
     from yibao.fund.highcost import high_cost_threshold
 
-    cube = spending_cube(inputs.spending)
+    cube = spending_cube(inputs.spending, claim_key)
     region = inputs.policy.region
     monthly = monthly_accounts(inputs, cube)
     counties = sorted({r.region for r in monthly} - {region})

@@ -20,7 +20,7 @@ import numpy as np
 
 from yibao.fund.inputs import FundInputs
 from yibao.fund.monitoring import Indicators
-from yibao.fund.sums import person_rows, resample_sums, sum_by
+from yibao.fund.sums import person_rows, poisson_sums, sum_by
 
 
 def _round(x: Fraction) -> int:
@@ -56,6 +56,17 @@ class ProjectionYear:
 
 
 @dataclass(frozen=True)
+class Draws:
+    """A bootstrap's replicates: Σ c·paid and Σ c per replicate (c: each enrollee's Poisson(1)
+    count, a function of the seed, the person's row and the replicate alone)."""
+
+    replicates: int
+    seed: int
+    sums: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
 class Base:
     """What a projection starts from: the base year's enrollees, income and basic-fund
     expenditure, the accumulated balance at its end, and whether an opening balance was
@@ -67,8 +78,36 @@ class Base:
     expenditure: int
     balance: int
     opening_known: bool
-    #: per enrollee, the basic-fund expenditure of the year (fen), for the bootstrap
-    spend_per_person: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: the enrollees' rows in the persons frame (ascending), for the bootstrap
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: per enrollee (as ``rows``), the basic payments on their claims (fen)
+    paid: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: the rest of the expenditure (the transfer to 大病保险, payments to non-enrollees),
+    #: shared evenly by the enrollees
+    rest: int = 0
+    _draws: dict[tuple[int, int], Draws] = field(default_factory=dict, compare=False,
+                                                repr=False)
+
+    def draws(self, replicates: int, seed: int) -> Draws:
+        """The bootstrap draws of this base (worked out once per replicates and seed)."""
+        key = (replicates, seed)
+        if key not in self._draws:
+            self._draws[key] = Draws(replicates, seed,
+                                     *poisson_sums(self.rows, self.paid, replicates, seed))
+        return self._draws[key]
+
+    def draws_from(self, other: Base, replicates: int, seed: int) -> Draws:
+        """This base's draws from ``other``'s, when both have the same enrollees: only the
+        enrollees whose payments differ are drawn again (their counts are the same)."""
+        if not np.array_equal(self.rows, other.rows):
+            return self.draws(replicates, seed)
+        theirs = other.draws(replicates, seed)
+        moved = np.flatnonzero(self.paid != other.paid)
+        extra, _ = poisson_sums(self.rows[moved], self.paid[moved] - other.paid[moved],
+                                replicates, seed)
+        found = Draws(replicates, seed, theirs.sums + extra, theirs.counts)
+        self._draws[(replicates, seed)] = found
+        return found
 
 
 @dataclass(frozen=True)
@@ -80,27 +119,29 @@ class Projection:
     seed: int
 
 
-def base_of(ind: Indicators, inputs: FundInputs) -> Base:
-    """The base year of ``ind`` (region level), with each enrollee's basic-fund expenditure
-    (basic payments on their claims plus an equal share of the transfer to 大病保险)."""
+def base_of(ind: Indicators, inputs: FundInputs, *,
+            enrollee_rows: np.ndarray | None = None) -> Base:
+    """The base year of ``ind`` (region level), with each enrollee's basic payments for the
+    bootstrap. ``enrollee_rows``: the enrollees' rows (``enrollee_rows_of``) when known."""
     months = [m for m in ind.monthly if m.region == ind.region]
     income = sum(m.income_total for m in months)
     expenditure = sum(m.expenditure for m in months)
-    # in the persons' row order: the same seed draws the same persons under the base and a
-    # changed policy (the enrollees do not depend on the policy)
-    rows = np.unique(person_rows(inputs.persons, inputs.financing["person_id"], "financing"))
-    n = rows.size
+    rows = enrollee_rows_of(inputs) if enrollee_rows is None else enrollee_rows
     paid = sum_by(inputs.spending["person_row"].to_numpy(), inputs.spending["basic"],
                   inputs.persons.height)[rows]
-    # what is not on an enrollee's claims (the transfer, any payments to non-enrollees) is
-    # spread evenly so that the per-person figures add up to the year's expenditure exactly
-    rest = expenditure - int(paid.sum())
-    share = np.full(n, rest // max(n, 1), np.int64)
-    share[: rest % max(n, 1)] += 1
     last = months[-1].accumulated_balance
     current = income - expenditure
-    return Base(ind.year, n, income, expenditure, current if last is None else last,
-                last is not None, paid + share if n else paid)
+    return Base(ind.year, rows.size, income, expenditure, current if last is None else last,
+                last is not None, rows, paid, expenditure - int(paid.sum()))
+
+
+def enrollee_rows_of(inputs: FundInputs) -> np.ndarray:
+    """The rows of the year's enrollees in the persons frame, ascending: the persons' row order
+    does not depend on the policy, so a what-if's base and changed year draw the same
+    persons."""
+    held = np.zeros(inputs.persons.height, bool)
+    held[person_rows(inputs.persons, inputs.financing["person_id"], "financing")] = True
+    return np.flatnonzero(held)
 
 
 def _path(base: Base, a: Assumptions, spend_per_head: Fraction) -> list[ProjectionYear]:
@@ -126,37 +167,62 @@ def _months(balance: int, expenditure: int) -> Fraction | None:
 
 def project(base: Base, assumptions: Assumptions | None = None, *, replicates: int = 200,
             seed: int = 0, quantiles: tuple[float, float] = (0.05, 0.95),
-            sums: np.ndarray | None = None) -> Projection:
+            draws: Draws | None = None) -> Projection:
     """The central path, and for each year the range of months payable over ``replicates``
-    bootstrap resamples of the enrollees (seeded: the same seed gives the same range).
-    ``sums``: the replicates' resampled expenditure, when drawn already (``project_pair``)."""
+    Poisson-bootstrap resamples of the enrollees (seeded: the same seed gives the same range).
+    A replicate's expenditure per head is Σ c·(paid + rest ÷ n) ÷ Σ c over its counts c.
+    ``draws``: the replicates, when drawn already (``project_pair``)."""
     a = assumptions or Assumptions()
-    central = _path(base, a, Fraction(base.expenditure, max(base.enrollees, 1)))
-    if replicates <= 0 or base.spend_per_person.size == 0:
+    n = base.enrollees
+    central = _path(base, a, Fraction(base.expenditure, max(n, 1)))
+    if replicates <= 0 or base.paid.size == 0:
         return Projection(base, a, central, 0, seed)
-    if sums is None:
-        sums = resample_sums(base.spend_per_person, replicates, seed)
-    paths = [_path(base, a, Fraction(int(s), base.enrollees)) for s in sums]
+    d = base.draws(replicates, seed) if draws is None else draws
+    heads = [Fraction(int(s) * n + base.rest * int(c), n * int(c))
+             for s, c in zip(d.sums, d.counts, strict=True) if c > 0]
+    months = _replicate_months(base, a, heads)
     years = []
     for i, row in enumerate(central):
-        values = sorted(m for p in paths if (m := p[i].months_payable) is not None)
+        values = sorted(m for m in months[i] if m is not None)
         low, high = (_quantile(values, q) for q in quantiles) if values else (None, None)
         years.append(ProjectionYear(row.year, row.enrollees, row.income, row.expenditure,
                                     row.balance, row.months_payable, low, high))
     return Projection(base, a, years, replicates, seed)
 
 
+def _replicate_months(base: Base, a: Assumptions,
+                      heads: list[Fraction]) -> list[list[Fraction | None]]:
+    """Months payable of each year (rows) for each replicate's spend per head (columns): the
+    path of ``_path`` with the income and the per-head factors worked out once."""
+    per_head = Fraction(base.income, max(base.enrollees, 1))
+    growth = (1 + a.cost_growth) * (1 + a.utilisation_growth)
+    out: list[list[Fraction | None]] = [[_months(base.balance, base.expenditure)] * len(heads)]
+    balances = [base.balance] * len(heads)
+    for t in range(1, a.years + 1):
+        people = base.enrollees * (1 + a.population_growth) ** t
+        income = _round(people * (per_head + t * (a.contribution_step + a.subsidy_step)))
+        factor = people * growth ** t
+        row: list[Fraction | None] = []
+        for k, head in enumerate(heads):
+            num, den = factor.numerator * head.numerator, factor.denominator * head.denominator
+            expenditure = (2 * num + den) // (2 * den)  # _round, on integers
+            balances[k] += income - expenditure
+            row.append(_months(balances[k], expenditure))
+        out.append(row)
+    return out
+
+
 def project_pair(first: Base, second: Base, assumptions: Assumptions | None = None, *,
                  replicates: int = 200, seed: int = 0) -> tuple[Projection, Projection]:
-    """``project`` of two bases of the same enrollees (a what-if's base and changed year)
-    with one set of draws: the same figures as two ``project`` calls, half the resampling."""
-    a, b = first.spend_per_person, second.spend_per_person
-    if replicates <= 0 or a.size == 0 or a.size != b.size:
-        return (project(first, assumptions, replicates=replicates, seed=seed),
-                project(second, assumptions, replicates=replicates, seed=seed))
-    both = resample_sums(np.vstack([a, b]), replicates, seed)
-    return (project(first, assumptions, replicates=replicates, seed=seed, sums=both[0]),
-            project(second, assumptions, replicates=replicates, seed=seed, sums=both[1]))
+    """``project`` of two bases of the same enrollees (a what-if's base and changed year) on
+    the same draws: the second's are the first's plus the draws of the enrollees whose
+    payments differ."""
+    if replicates <= 0:
+        return (project(first, assumptions, replicates=0, seed=seed),
+                project(second, assumptions, replicates=0, seed=seed))
+    return (project(first, assumptions, replicates=replicates, seed=seed),
+            project(second, assumptions, replicates=replicates, seed=seed,
+                    draws=second.draws_from(first, replicates, seed)))
 
 
 def _quantile(values: list[Fraction], q: float) -> Fraction:

@@ -9,6 +9,8 @@ with one sequential pass (Numba, integers, so every sum stays exact in fen).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -50,25 +52,43 @@ def count_by(key: np.ndarray, size: int) -> np.ndarray:
     return _count_by(key, size)
 
 
+#: Poisson(1) thresholds: a uniform 64-bit word below ``_POISSON[k]`` draws at most k.
+_POISSON = np.array([min(int(sum(math.exp(-1) / math.factorial(i) for i in range(k + 1))
+                             * 2.0**64), 2**64 - 1) for k in range(20)], np.uint64)
+_GOLDEN, _STEP = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03)
+
+
 @njit(cache=True)
-def _resample(values: np.ndarray, draw: np.ndarray, out: np.ndarray) -> None:
-    for i in range(draw.shape[0]):
-        j = draw[i]
-        for k in range(values.shape[0]):
-            out[k] += values[k, j]
+def _mix(x: np.uint64) -> np.uint64:
+    """SplitMix64's finaliser: a well-mixed 64-bit word of a counter."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
-def resample_sums(values: np.ndarray, replicates: int, seed: int) -> np.ndarray:
-    """Σ over ``replicates`` resamples with replacement of the n columns of ``values`` (one row
-    per series, or a 1-D array): each replicate draws n column indices once and sums every
-    row over the same draw, so series resampled together see the same persons. Exact int64;
-    one draw of n int64 indices is held at a time."""
-    rows = np.atleast_2d(np.asarray(values, np.int64))
-    k, n = rows.shape
-    out = np.zeros((k, max(replicates, 0)), np.int64)
-    rng = np.random.default_rng(seed)
-    for r in range(max(replicates, 0)):
-        sums = np.zeros(k, np.int64)
-        _resample(rows, rng.integers(0, n, size=(n,), dtype=np.int64), sums)
-        out[:, r] = sums
-    return out if values.ndim == 2 else out[0]
+@njit(cache=True)
+def _poisson_sums(rows: np.ndarray, values: np.ndarray, replicates: int, seed: np.uint64,
+                  thresholds: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> None:
+    for j in range(rows.shape[0]):
+        h = _mix(seed * _GOLDEN + np.uint64(rows[j]))
+        v = values[j]
+        for r in range(replicates):
+            x = _mix(h + np.uint64(r) * _STEP)
+            c = 0
+            while c < thresholds.shape[0] and x >= thresholds[c]:
+                c += 1
+            sums[r] += c * v
+            counts[r] += c
+
+
+def poisson_sums(rows: np.ndarray, values: np.ndarray, replicates: int,
+                 seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson bootstrap (each person drawn c ~ Poisson(1) times): per replicate, Σ c·value and
+    Σ c over the persons ``rows`` (int64, exact). A person's count in replicate r depends on
+    (seed, row, r) alone, so the persons whose value did not change can be left out of a
+    difference (``changed = base + poisson_sums(rows, changed − base)``)."""
+    sums = np.zeros(max(replicates, 0), np.int64)
+    counts = np.zeros(max(replicates, 0), np.int64)
+    _poisson_sums(np.ascontiguousarray(rows, np.int64), np.ascontiguousarray(values, np.int64),
+                  max(replicates, 0), np.uint64(seed % 2**64), _POISSON, sums, counts)
+    return sums, counts

@@ -18,6 +18,7 @@ import polars as pl
 
 from yibao.engine.person_years import settle_claims
 from yibao.errors import PolicyError, fail
+from yibao.fund.baseline import Baseline, prepare
 from yibao.fund.inputs import RESULT_COLUMNS, FundInputs, financing_frame, spending_frame
 from yibao.fund.monitoring import Indicators, indicators, low_income_categories
 from yibao.fund.projection import Assumptions, Projection, base_of, project_pair
@@ -67,26 +68,47 @@ class WhatIf:
 def what_if(base_inputs: FundInputs, base_indicators: Indicators, changed_policy: Policy,
             persons: pl.DataFrame, enrollments: pl.DataFrame, claims: pl.DataFrame, *,
             history: pl.DataFrame | None = None, assumptions: Assumptions | None = None,
-            replicates: int = 200, seed: int = 0) -> WhatIf:
+            replicates: int = 200, seed: int = 0, baseline: Baseline | None = None) -> WhatIf:
     """Re-settle the base year's claims under ``changed_policy`` (one settlement run; the
     base results are the ones ``base_inputs`` was built from) and compare. Both projections
     use the same assumptions, replicates and seed — and the same draws of persons — so a
-    change that changes nothing gives identical figures."""
-    year = base_inputs.year
-    of_year = claims.filter(pl.col("settle_date").dt.year() == year)
-    run = settle_claims(changed_policy, persons, enrollments, of_year, history=history)
-    changed_inputs = changed_inputs_of(base_inputs, changed_policy, persons, enrollments,
-                                       of_year, run.results)
-    same_coverage = (changed_inputs.financing is base_inputs.financing
-                     and low_income_categories(changed_inputs)
+    change that changes nothing gives identical figures. ``baseline``: these same inputs
+    prepared already (``prepare``), e.g. for several what-ifs of one year."""
+    b = baseline or prepare(base_inputs, base_indicators, persons, enrollments, claims,
+                            history=history)
+    return what_if_on(b, changed_policy, assumptions=assumptions, replicates=replicates,
+                      seed=seed)
+
+
+def what_if_on(b: Baseline, changed_policy: Policy, *, assumptions: Assumptions | None = None,
+               replicates: int = 200, seed: int = 0) -> WhatIf:
+    """``what_if`` on a prepared baseline: settles under the change only, with the base's
+    person-year terms where the change cannot move them."""
+    run = settle_claims(changed_policy, b.persons, b.enrollments, b.claims,
+                        person_years=b.terms_under(changed_policy))
+    base_inputs = b.inputs
+    changed_inputs = changed_inputs_of(base_inputs, changed_policy, b.persons, b.enrollments,
+                                       b.claims, run.results)
+    same_enrollees = changed_inputs.financing is base_inputs.financing
+    same_coverage = (same_enrollees and low_income_categories(changed_inputs)
                      == low_income_categories(base_inputs))
+    same_claims = _same_claims(base_inputs, b.persons, run.results)
     changed = indicators(changed_inputs,
-                         coverage=base_indicators.coverage if same_coverage else None)
-    before, after = project_pair(base_of(base_indicators, base_inputs),
-                                 base_of(changed, changed_inputs), assumptions,
-                                 replicates=replicates, seed=seed)
-    return WhatIf(changed_policy.name, payer_changes(base_indicators, changed),
-                  base_indicators, changed, before, after, run.results)
+                         coverage=b.indicators.coverage if same_coverage else None,
+                         claim_key=b.cube if same_claims else None)
+    changed_base = base_of(changed, changed_inputs,
+                           enrollee_rows=b.enrollee_rows if same_enrollees else None)
+    before, after = project_pair(b.base, changed_base, assumptions, replicates=replicates,
+                                 seed=seed)
+    return WhatIf(changed_policy.name, payer_changes(b.indicators, changed),
+                  b.indicators, changed, before, after, run.results)
+
+
+def _same_claims(base: FundInputs, persons: pl.DataFrame, results: pl.DataFrame) -> bool:
+    """Whether ``results`` are of the base's claims, in the same order, of the same persons."""
+    return ((persons is base.persons or persons.equals(base.persons))
+            and base.spending.height == results.height
+            and base.spending["claim_id"].equals(results["claim_id"]))
 
 
 def changed_inputs_of(base: FundInputs, changed_policy: Policy, persons: pl.DataFrame,
@@ -97,8 +119,7 @@ def changed_inputs_of(base: FundInputs, changed_policy: Policy, persons: pl.Data
     claims are given in the same order, and the financing when no ``financing.*`` value in
     force on 1 January differs (``finance`` reads nothing else from the policy)."""
     same_people = persons is base.persons or persons.equals(base.persons)
-    if (same_people and base.spending.height == results.height
-            and base.spending["claim_id"].equals(results["claim_id"])):
+    if _same_claims(base, persons, results):
         spending = base.spending.with_columns(results.select(RESULT_COLUMNS))
     else:
         spending = spending_frame(claims, results, persons)
