@@ -101,3 +101,20 @@ VALID = {k: [v for v in values if _valid(k, v)] for k, values in CHOICES.items()
 @given(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in VALID.items()}))
 def test_good_bodies_are_typed_as_the_readers_type_them(changes: dict[str, Any]) -> None:
     _same({**GOOD, **{k: v for k, v in changes.items() if v is not None or k in GOOD}})
+
+
+#: ids and amounts as a desk system may write them: the plain forms typed without the
+#: parsers, and their near misses (blanks, non-ASCII, too long, signs, three decimals …)
+IDS = st.one_of(st.from_regex(r"[!-~]{1,70}", fullmatch=True), st.text(max_size=70),
+                st.integers(-10, 10**12),
+                st.sampled_from([" C1", "C1 ", "C 1", "C1\t", "\u3000C1", "x" * 64, "é" * 33]))
+AMOUNTS = st.one_of(st.from_regex(r" ?[+-]?[0-9]{0,14}(\.[0-9]{0,3})? ?", fullmatch=True),
+                    st.integers(0, 10**15), st.sampled_from(["99999999999.99", "1e2", "٣"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(IDS, IDS, AMOUNTS, AMOUNTS, AMOUNTS)
+def test_plain_ids_and_amounts_are_typed_as_the_readers(
+        claim_id: Any, facility_id: Any, total: Any, self_pay: Any, class_b: Any) -> None:
+    _same({**GOOD, "claim_id": claim_id, "facility_id": facility_id, "total": total,
+           "self_pay": self_pay, "class_b_self_pay": class_b})

@@ -16,14 +16,14 @@ from yibao.store.models import Accumulator, Claim, Enrollment, Person, Posting
 _PERSON_FIELDS = [c for c in PERSONS.names if c not in ("categories", "chronic")]
 
 
-def _split(text: str) -> list[str]:
+def split_codes(text: str) -> list[str]:
     return [t for t in text.split(";") if t]
 
 
 def persons_frame(rows: Sequence[Person]) -> pl.DataFrame:
     data: dict[str, list[Any]] = {c: [getattr(r, c) for r in rows] for c in _PERSON_FIELDS}
-    data["categories"] = [_split(r.categories) for r in rows]
-    data["chronic"] = [_split(r.chronic) for r in rows]
+    data["categories"] = [split_codes(r.categories) for r in rows]
+    data["chronic"] = [split_codes(r.chronic) for r in rows]
     return pl.DataFrame(data, schema=PERSONS.schema).select(PERSONS.names)
 
 

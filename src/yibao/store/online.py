@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -22,20 +21,19 @@ from sqlalchemy.orm import Session
 
 from yibao.engine.explain import Explanation, explain_claim
 from yibao.engine.kernel import ACCUMULATORS
-from yibao.engine.settlement import RESULT_COLUMNS, Settlement, settle
+from yibao.engine.settlement import RESULT_COLUMNS
+from yibao.engine.single import OneSettled, PersonYear, enrolled_in, settle_one
 from yibao.errors import InputError, Problem, YibaoError
 from yibao.policy import Policy
 from yibao.store.audit import audit, entry, now
-from yibao.store.claim_input import validate_claim
+from yibao.store.claim_input import claim_frame, claim_row
 from yibao.store.frames import (
     claim_values,
     claims_frame,
-    closing_values,
-    enrollments_frame,
     history_frame,
     load_person,
     opening_frame,
-    persons_frame,
+    split_codes,
 )
 from yibao.store.models import (
     Accumulator,
@@ -136,55 +134,57 @@ class SettlementService:
         self.policy = policy
         self.key = policy_key(policy)
 
-    def _person(self, session: Session, person_id: str,
-                year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The person and their enrolments of ``year`` (all the kernel looks at), in one query."""
+    def _person(self, session: Session, person_id: str, year: int, acc: Accumulator | None,
+                terms: Terms) -> PersonYear:
+        """What the kernel needs of the person-year (the person, whether enrolled in the
+        region that year, stored terms, opening accumulators), in one query."""
         rows = session.execute(
-            select(Person, Enrollment).outerjoin(Enrollment, and_(
+            select(Person, Enrollment.scheme, Enrollment.region).outerjoin(Enrollment, and_(
                 Enrollment.person_id == Person.person_id, Enrollment.year == year))
             .where(Person.person_id == person_id)).all()
         if not rows:
             raise _problem(InputError, "UNKNOWN_PERSON",
                            f"person_id {person_id!r} is not in the store", "person_id", "/claim")
-        return (persons_frame([rows[0][0]]),
-                enrollments_frame([e for _, e in rows if e is not None]))
+        person = rows[0][0]
+        opening = [0] * len(ACCUMULATORS) if acc is None else [
+            int(getattr(acc, name)) for name in ACCUMULATORS]
+        return PersonYear(split_codes(person.categories), split_codes(person.chronic),
+                          person.death_date,
+                          enrolled_in(self.policy, [(r[1], r[2]) for r in rows]),
+                          terms.benefit_start, terms.major_cap, opening,
+                          {} if acc is None else dict(acc.chronic_raw or {}))
 
-    def _compute(self, session: Session, claim: pl.DataFrame, values: dict[str, Any],
-                 acc: Accumulator | None, terms: Terms | None,
-                 explain: bool) -> tuple[Settlement, Explanation | None]:
-        """The kernel on the one claim: the person-year's stored terms (worked out now if the
-        store has none) and opening accumulators, as a batch run would give them."""
+    def _compute(self, session: Session, values: dict[str, Any], acc: Accumulator | None,
+                 terms: Terms | None, explain: bool) -> tuple[OneSettled, Explanation | None]:
+        """The kernel on the one claim (``engine.single``): the person-year's stored terms
+        (worked out now if the store has none) and opening accumulators, as a batch run
+        would give them."""
         person_id, year = values["person_id"], values["settle_date"].year
-        persons, enrollments = self._person(session, person_id, year)
         if terms is None:
             terms = work_out_one(session, self.policy, self.key, person_id, year)
-        opening = opening_frame(acc) if acc is not None else None
-        run = settle(self.policy, persons, enrollments, claim,
-                     person_years=terms.frame(person_id, year), opening=opening)
+        run = settle_one(self.policy, values, self._person(session, person_id, year, acc, terms))
         explanation = None
         if explain:
             persons, enrollments = load_person(session, person_id)
-            explanation = explain_claim(self.policy, persons, enrollments, claim,
+            explanation = explain_claim(self.policy, persons, enrollments, claim_frame(values),
                                         values["claim_id"],
                                         history=history_frame(session, person_id, year),
-                                        opening=opening)
+                                        opening=opening_frame(acc) if acc is not None else None)
         return run, explanation
 
     def preview(self, session: Session, body: Mapping[str, Any], explain: bool = False) -> Outcome:
         """预结算: what settling the claim now would give; nothing is written."""
-        claim = validate_claim(body)
-        values = claim_values(claim)
+        values = claim_row(body)
         person_id, year = values["person_id"], values["settle_date"].year
         acc = session.get(Accumulator, (person_id, year))
         terms = _stored_terms(session, person_id, year, self.key)
-        run, explanation = self._compute(session, claim, values, acc, terms, explain)
-        return Outcome(run.results.row(0, named=True), explanation=explanation)
+        run, explanation = self._compute(session, values, acc, terms, explain)
+        return Outcome(run.row, explanation=explanation)
 
     def settle(self, session: Session, body: Mapping[str, Any], username: str,
                explain: bool = False) -> Outcome:
         """结算: settle and post the claim; the same claim twice returns the first posting."""
-        claim = validate_claim(body)
-        values = claim_values(claim)
+        values = claim_row(body)
         acc, terms = _lock(session, values["person_id"], values["settle_date"].year, self.key)
         held = session.execute(select(Claim, Posting).outerjoin(
             Posting, Posting.claim_id == Claim.claim_id).where(
@@ -201,11 +201,11 @@ class SettlementService:
                            "resubmit it under a new claim_id", "claim_id", "/claim")
         if posted:
             return Outcome(_posting_row(posted[0]), replayed=True)
-        run, explanation = self._compute(session, claim, values, acc, terms, explain)
-        row = run.results.row(0, named=True)
+        run, explanation = self._compute(session, values, acc, terms, explain)
+        row = run.row
         before = {name: int(getattr(acc, name)) for name in ACCUMULATORS}
         chronic_before = dict(acc.chronic_raw or {})
-        after, chronic_after = closing_values(run.closing)
+        after, chronic_after = run.closing, run.chronic_raw
         deltas: dict[str, Any] = {name: after[name] - before[name] for name in ACCUMULATORS}
         deltas["chronic_raw"] = {code: v - int(chronic_before.get(code, 0))
                                  for code, v in chronic_after.items()
