@@ -13,13 +13,14 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine, insert, select
 
+from yibao.engine.kernel import ACCUMULATORS
 from yibao.io import write_frame
 from yibao.policy import Policy
 from yibao.store.claim_input import validate_claim
 from yibao.store.db import sessions
 from yibao.store.frames import claim_values
 from yibao.store.importer import import_files
-from yibao.store.models import Claim, Posting
+from yibao.store.models import Accumulator, Claim, Posting
 from yibao.store.online import SETTLEMENT, SettlementService
 from yibao.store.resettle import FIELDS
 
@@ -116,3 +117,20 @@ def store_claims(engine: Engine, bodies: list[dict[str, Any]]) -> None:
     """The claims held in the store as an import leaves them: validated, not settled."""
     with engine.begin() as conn:
         conn.execute(insert(Claim), [claim_values(validate_claim(b)) for b in bodies])
+
+
+def assert_accumulators_are_sums(engine: Engine) -> None:
+    """Every person-year's accumulators equal the sum of its postings' deltas."""
+    sums: dict[tuple[str, int], dict[str, int]] = {}
+    with sessions(engine)() as s:
+        for p in s.scalars(select(Posting)).all():
+            total = sums.setdefault((p.person_id, p.year), {})
+            for name in ACCUMULATORS:
+                total[name] = total.get(name, 0) + int(p.deltas[name])
+            for code, v in p.deltas["chronic_raw"].items():
+                total[code] = total.get(code, 0) + int(v)
+        held = {(a.person_id, a.year): {**{n: int(getattr(a, n)) for n in ACCUMULATORS},
+                                        **{c: int(v) for c, v in a.chronic_raw.items() if v}}
+                for a in s.scalars(select(Accumulator)).all()}
+    assert held == {k: {n: v for n, v in t.items() if v or n in ACCUMULATORS}
+                    for k, t in sums.items()}

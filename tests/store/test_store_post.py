@@ -19,6 +19,7 @@ from store_support import (
     HISTORY,
     PEOPLE,
     YEAR,
+    assert_accumulators_are_sums,
     claims,
     in_date_order,
     registry,
@@ -26,7 +27,6 @@ from store_support import (
     store_claims,
 )
 
-from yibao.engine.kernel import ACCUMULATORS
 from yibao.errors import InputError
 from yibao.policy import Policy, load_policy
 from yibao.store.db import sessions
@@ -159,23 +159,6 @@ def test_post_then_resettle_has_no_difference(engine: Engine, policy: Policy,
         assert differences.height == 0, differences
     assert results.height == report.claims + 1
     assert_accumulators_are_sums(engine)
-
-
-def assert_accumulators_are_sums(engine: Engine) -> None:
-    """Every person-year's accumulators equal the sum of its postings' deltas."""
-    sums: dict[tuple[str, int], dict[str, int]] = {}
-    with sessions(engine)() as s:
-        for p in s.scalars(select(Posting)).all():
-            total = sums.setdefault((p.person_id, p.year), {})
-            for name in ACCUMULATORS:
-                total[name] = total.get(name, 0) + int(p.deltas[name])
-            for code, v in p.deltas["chronic_raw"].items():
-                total[code] = total.get(code, 0) + int(v)
-        held = {(a.person_id, a.year): {**{n: int(getattr(a, n)) for n in ACCUMULATORS},
-                                        **{c: int(v) for c, v in a.chronic_raw.items() if v}}
-                for a in s.scalars(select(Accumulator)).all()}
-    assert held == {k: {n: v for n, v in t.items() if v or n in ACCUMULATORS}
-                    for k, t in sums.items()}
 
 
 def test_a_year_begun_online_is_continued(engine: Engine, policy: Policy,
