@@ -50,13 +50,14 @@ demo: install
 	$(BIN)/yibao import persons $(DEMO)/persons.parquet --database-url $(DEMO_DB)
 	$(BIN)/yibao import enrollments $(DEMO)/enrollments.parquet --database-url $(DEMO_DB)
 	$(BIN)/yibao import claims $(DEMO)/claims.parquet --database-url $(DEMO_DB)
+	$(BIN)/yibao post --policy 360400 --year 2023 --database-url $(DEMO_DB)
 	for role in admin analyst auditor; do \
 		$(BIN)/yibao user add $$role --role $$role --secret demo-$$role --database-url $(DEMO_DB); \
 	done
 	$(BIN)/python -c "import polars as pl; print(pl.read_parquet('$(DEMO)/claims.parquet')['facility_id'].min())" \
 		| xargs -I{} $(BIN)/yibao user add clerk --role clerk --facility {} --secret demo-clerk \
 		--database-url $(DEMO_DB)
-	@echo "Console: http://127.0.0.1:8000/console/ — API: http://127.0.0.1:8000/docs — users admin, clerk, analyst, auditor; secret demo-<user>"
+	@echo "Console: http://127.0.0.1:8000/console/ (基金运行: /console/dashboard?year=2023&opening_balance=35000000) — API: http://127.0.0.1:8000/docs — users admin, clerk, analyst, auditor; secret demo-<user>"
 	$(BIN)/yibao serve --policy 360400 --database-url $(DEMO_DB)
 
 # PNGs of each console page (Debian's Chromium: apt-get install -y chromium fonts-noto-cjk)

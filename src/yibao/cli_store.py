@@ -1,5 +1,5 @@
-"""The store's commands: ``yibao db upgrade``, ``yibao import persons|enrollments|claims FILE``
-and ``yibao resettle``, added to the main app by ``register(app)``.
+"""The store's commands: ``yibao db upgrade``, ``yibao import persons|enrollments|claims FILE``,
+``yibao resettle`` and ``yibao post``, added to the main app by ``register(app)``.
 
 The database is ``--database-url``, else ``YIBAO_DATABASE_URL``, else ``sqlite:///yibao.db``.
 Like every command, a ``YibaoError`` becomes its list of problems on stderr and exit code 2,
@@ -155,8 +155,46 @@ def resettle(
     raise typer.Exit(1)
 
 
+@reports_errors
+def post(
+    policy: Annotated[str, typer.Option(help="Region code (e.g. 360400) or a policy YAML file.")],
+    year: Annotated[int, typer.Option(help="The settlement year to post.")],
+    database_url: UrlOpt = None,
+    user: Annotated[str, typer.Option(help="Name on the postings and in the audit log.")]
+    = "batch",
+) -> None:
+    """记账 Settle and post, in one batch, every imported claim of the year not yet settled.
+
+    The same kernel as online settlement, in (settle_date, claim_id) order, all or nothing;
+    running it again posts nothing new. A person-year settled online continues from its stored
+    accumulators if its unposted claims all come after its settled ones.
+    """
+    from yibao.money import fen_to_yuan
+    from yibao.policy import load_policy
+    from yibao.store.post import post_year
+
+    pol = load_policy(policy)
+    engine = _engine(database_url)
+    try:
+        with _phases("post") as step:
+            report = post_year(engine, pol, year, username=user, on_phase=step)
+    finally:
+        engine.dispose()
+    table = Table(title=f"记账 post {escape(pol.name)} ({pol.region}) {year}")
+    for column in ("claims", "person-years", "continued", "basic", "major", "assistance",
+                   "oop", "seconds"):
+        table.add_column(column, justify="right")
+    table.add_row(f"{report.claims:,}", f"{report.person_years:,}", f"{report.continued:,}",
+                  *(fen_to_yuan(v) for v in (report.basic, report.major, report.assistance,
+                                             report.oop)), f"{report.seconds:.2f}")
+    out.print(table)
+    if report.claims == 0:
+        out.print("nothing to post: every claim of the year is settled")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``db upgrade``, ``import persons|enrollments|claims`` and ``resettle`` to ``app``."""
+    """Add ``db upgrade``, ``import persons|enrollments|claims``, ``resettle`` and ``post`` to
+    ``app``."""
     db_app = typer.Typer(help="数据库 the store's database.", no_args_is_help=True)
     db_app.command("upgrade")(db_upgrade)
     app.add_typer(db_app, name="db")
@@ -166,6 +204,7 @@ def register(app: typer.Typer) -> None:
         import_app.command(kind)(_import_command(kind))
     app.add_typer(import_app, name="import")
     app.command("resettle")(resettle)
+    app.command("post")(post)
 
 
 __all__ = ["register"]

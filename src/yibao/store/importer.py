@@ -187,16 +187,25 @@ def _staging(conn: Connection, spec: _Spec) -> sa.Table:
 def _load(conn: Connection, staging: sa.Table, rows: pl.DataFrame) -> None:
     names = [c.name for c in staging.columns]
     # in person order, the person_id index and the foreign-key checks walk the B-tree in order
-    rows = rows.select(names).sort("person_id", maintain_order=True)
+    bulk_insert(conn, staging.name, rows.select(names).sort("person_id", maintain_order=True))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {staging.name}")  # a fresh table: plan joins on facts
+
+
+def bulk_insert(conn: Connection, table: str, rows: pl.DataFrame) -> None:
+    """Insert the frame's rows into ``table``'s columns of the same names: ``COPY`` on
+    PostgreSQL, ``executemany`` of plain tuples in big batches on SQLite."""
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        _copy(driver, staging.name, rows)
-        conn.exec_driver_sql(f"ANALYZE {staging.name}")  # a fresh table: plan joins on facts
+        _copy(driver, table, rows)
         return
-    # SQLAlchemy stores dates in SQLite as ISO text; so do we, without per-row adapters
-    rows = rows.with_columns(pl.col(c).dt.strftime("%Y-%m-%d")
-                             for c, t in rows.schema.items() if t == pl.Date)
-    sql = f"INSERT INTO {staging.name} VALUES ({', '.join('?' * len(names))})"
+    # SQLAlchemy stores dates and times in SQLite as ISO text; so do we, without adapters
+    rows = rows.with_columns(
+        *(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in rows.schema.items() if t == pl.Date),
+        *(pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S.%6f") for c, t in rows.schema.items()
+          if isinstance(t, pl.Datetime)))
+    sql = (f"INSERT INTO {table} ({', '.join(rows.columns)}) "
+           f"VALUES ({', '.join('?' * rows.width)})")
     cursor = driver.cursor()
     try:
         for chunk in rows.iter_slices(BATCH):
@@ -341,4 +350,4 @@ def _insert(conn: Connection, spec: _Spec, staging: sa.Table) -> int:
     return int(conn.exec_driver_sql(sql).rowcount)
 
 
-__all__ = ["KINDS", "ImportReport", "Kind", "import_file", "import_files"]
+__all__ = ["KINDS", "ImportReport", "Kind", "bulk_insert", "import_file", "import_files"]

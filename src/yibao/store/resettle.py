@@ -17,22 +17,22 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from sqlalchemy import BigInteger, Connection, Engine, Select, cast, exists, func, select
+from sqlalchemy import Connection, Engine, exists, select
 
 from yibao.engine.person_years import settle_claims
 from yibao.engine.settlement import RESULT_COLUMNS
-from yibao.io import CLAIMS, ENROLLMENTS, PERSONS
+from yibao.io import CLAIMS
 from yibao.io.writers import yuan_text
 from yibao.policy import Policy
-from yibao.store.models import Claim, Enrollment, Person, Posting
+from yibao.store.models import Claim, Posting
 from yibao.store.online import REVERSAL, SETTLEMENT
+from yibao.store.reading import Query, cols, enrollments_of, frame, history_of, persons_of
 
 #: The result fields compared, in the order a difference is listed.
 FIELDS = ["covered", "reason", "policy_scope", "deductible", "basic", "major", "assistance",
           "oop", "major_cap"]
 DIFFERENCES = {"claim_id": pl.String, "field": pl.String, "online": pl.String,
                "batch": pl.String}
-Query = Select[*tuple[Any, ...]]
 _POSTED: dict[str, Any] = {
     "claim_id": pl.String, "person_id": pl.String, "year": pl.Int32, "covered": pl.Boolean,
     "reason": pl.String, **dict.fromkeys(FIELDS[2:], pl.Int64)}
@@ -45,12 +45,12 @@ def resettle(engine: Engine, policy: Policy, year: int) -> tuple[pl.DataFrame, p
     if connection.dialect.name == "postgresql":
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
     with connection as conn, conn.begin():
-        posted = _frame(conn, _live(policy.region, year), _POSTED)
+        ids = _person_ids(policy.region, year)
+        posted = frame(conn, _live(policy.region, year), _POSTED)
         claims = _claims(conn, policy.region, year)
-        persons = _persons(conn, policy.region, year)
-        enrollments = _frame(conn, select(*_cols(Enrollment, ENROLLMENTS.names)).where(
-            Enrollment.person_id.in_(_person_ids(policy.region, year))), ENROLLMENTS.schema)
-        history = _history(conn, policy.region, year)
+        persons = persons_of(conn, ids)
+        enrollments = enrollments_of(conn, ids)
+        history = history_of(conn, ids, year)
     run = settle_claims(policy, persons, enrollments, claims, history=history)
     results = run.results.select(RESULT_COLUMNS)
     return results, compare(posted, results, claims)
@@ -59,14 +59,10 @@ def resettle(engine: Engine, policy: Policy, year: int) -> tuple[pl.DataFrame, p
 # --- reading the store ---------------------------------------------------------------------
 
 
-def _cols(model: Any, names: tuple[str, ...] | list[str]) -> list[Any]:
-    return [getattr(model, n) for n in names]
-
-
 def _live(region: str, year: int) -> Query:
     """The year's settlement postings in ``region`` that no reversal undid."""
     reversal = Posting.__table__.alias("reversal")
-    return select(*_cols(Posting, list(_POSTED))).where(
+    return select(*cols(Posting, list(_POSTED))).where(
         Posting.kind == SETTLEMENT, Posting.year == year, Posting.region == region,
         ~exists().where(reversal.c.claim_id == Posting.claim_id,
                         reversal.c.kind == REVERSAL))
@@ -76,45 +72,11 @@ def _person_ids(region: str, year: int) -> Query:
     return select(_live(region, year).subquery().c.person_id).distinct()
 
 
-def _frame(conn: Connection, query: Query, schema: dict[str, Any]) -> pl.DataFrame:
-    rows = [tuple(r) for r in conn.execute(query)]
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
 def _claims(conn: Connection, region: str, year: int) -> pl.DataFrame:
     live = _live(region, year).subquery()
-    query = (select(*_cols(Claim, CLAIMS.names))
+    query = (select(*cols(Claim, CLAIMS.names))
              .join(live, live.c.claim_id == Claim.claim_id))
-    return _frame(conn, query, CLAIMS.schema)
-
-
-def _persons(conn: Connection, region: str, year: int) -> pl.DataFrame:
-    """The persons as the readers give them: categories and chronic as lists."""
-    schema = {**PERSONS.schema, "categories": pl.String, "chronic": pl.String}
-    frame = _frame(conn, select(*_cols(Person, PERSONS.names)).where(
-        Person.person_id.in_(_person_ids(region, year))), schema)
-    return frame.with_columns(
-        pl.col(c).str.split(";").list.eval(pl.element().filter(pl.element() != ""))
-        for c in ("categories", "chronic"))
-
-
-def _history(conn: Connection, region: str, year: int) -> pl.DataFrame:
-    """Net basic and major per earlier year for the year's persons, with a zero row for every
-    year the store has settled, as ``store.frames.history_frame`` gives one person online."""
-    paid = _frame(conn, select(Posting.person_id, Posting.year,
-                               cast(func.sum(Posting.basic), BigInteger),
-                               cast(func.sum(Posting.major), BigInteger))
-                  .where(Posting.year < year,
-                         Posting.person_id.in_(_person_ids(region, year)))
-                  .group_by(Posting.person_id, Posting.year),
-                  {"person_id": pl.String, "year": pl.Int32, "basic": pl.Int64,
-                   "major": pl.Int64})
-    settled = _frame(conn, select(Posting.year).distinct().where(Posting.year < year),
-                     {"year": pl.Int32})
-    persons = _frame(conn, _person_ids(region, year), {"person_id": pl.String})
-    return (persons.join(settled, how="cross")
-            .join(paid, on=["person_id", "year"], how="left")
-            .with_columns(pl.col("basic", "major").fill_null(0)))
+    return frame(conn, query, CLAIMS.schema)
 
 
 # --- comparing -----------------------------------------------------------------------------
