@@ -4,8 +4,9 @@
     python benchmarks/web_pages.py --database-url sqlite:///demo/yibao.db
 
 Adds the users ``bench-admin`` and ``bench-clerk`` (at the facility with the most claims) if
-missing; settles one unsettled claim (so that its page shows the breakdown and explanation),
-times its pages, then reverses it.
+missing; times the pages of the facility's latest settled inpatient claim (``make demo`` posts
+the year with ``yibao post``, so its page shows the breakdown and explanation). Nothing is
+settled or reversed: the store is left as it was, but for the two users.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def main() -> None:
             add_user(s, "bench-clerk", "clerk", SECRET, facility)
         claim = s.scalars(select(Claim).where(Claim.facility_id == facility,
                                               Claim.visit_type == "inpatient",
-                                              ~exists().where(Posting.claim_id == Claim.claim_id))
+                                              exists().where(Posting.claim_id == Claim.claim_id))
                           .order_by(Claim.settle_date.desc())).first()
         assert claim is not None
         person = s.get(Person, claim.person_id)
@@ -79,7 +80,6 @@ def main() -> None:
     csrf = CSRF.search(clerk.get("/console/").text)
     assert csrf is not None
     form = {"csrf": csrf.group(1)}
-    clerk.post(f"/console/settlements/{claim.claim_id}/settle", data=form)
     pages = [
         (admin, "GET", "/console/", None),
         (clerk, "GET", "/console/", None),
@@ -95,7 +95,7 @@ def main() -> None:
         (admin, "GET", "/console/policy?region=360400&date=2023-06-30&region_b=150000", None),
         (admin, "GET", "/console/import", None),
     ]
-    fund = "year=2023&opening_balance=60000000"
+    fund = "year=2023&opening_balance=35000000"
     whatif = "&key=major.cap&value=500000&start=2023-01-01"
     start = time.perf_counter()
     while True:
@@ -114,7 +114,6 @@ def main() -> None:
         median, worst, status = timed(client, method, path, args.repeat, data)
         shown = path.replace(person.id_number or "-", "<身份证号>")
         print(f"{(method + ' ' + shown)[:72]:<72} {median:9.1f} {worst:8.1f} {status}")
-    clerk.post(f"/console/settlements/{claim.claim_id}/reverse", data=form)
     state.engine.dispose()
 
 
