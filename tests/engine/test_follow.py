@@ -117,3 +117,19 @@ def test_any_order_gives_the_rows(rows: list[int], runs: int) -> None:
         part = slice(k * r.size // 4, (k + 1) * r.size // 4)
         r[part] = np.sort(r[part])
     assert (Follower(persons)(ids(r), "enrollments") == r).all()
+
+
+def test_many_records_in_no_order_go_to_the_table() -> None:
+    # 10 000 shuffled records (more than the 4096 followed before giving up on the order): the
+    # rows come from the table over the persons' hashes; an unknown id is PersonRows's error
+    rng = np.random.default_rng(4)
+    shuffled = rng.permutation(np.repeat(np.arange(N), 10))
+    keep = rng.random(shuffled.size) < 0.8
+    assert (Follower(IDS)(ids(shuffled), "results") == shuffled).all()
+    assert (Follower(IDS)(ids(shuffled), "results", keep) == shuffled[keep]).all()
+    bad = ids(shuffled).scatter(7000, "Q1")
+    with pytest.raises(InputError) as ours:
+        Follower(IDS)(bad, "results")
+    with pytest.raises(InputError) as theirs:
+        person_index(IDS, bad, "results")
+    assert str(ours.value) == str(theirs.value)

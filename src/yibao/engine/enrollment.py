@@ -228,8 +228,9 @@ def _last_enrolled_before(enrolled: np.ndarray, first_year: int, rows: np.ndarra
     return last
 
 
-def _window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
-    """The concentrated period for ``year`` as day numbers (first, last)."""
+def concentrated_window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
+    """The concentrated period (集中参保期) for enrolment ``year`` as day numbers (first, last):
+    it opens in ``year − 1`` and closes then or, when it runs past 31 December, in ``year``."""
     start, end = window.start, window.end
     w_start = dt.date(year - 1, *map(int, start.split("-")))
     w_end = dt.date(year - 1 if end > start else year, *map(int, end.split("-")))
@@ -304,7 +305,7 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
         exempt = on.get("enrollment.waiting.exempt_categories")
         exempt_mask = sum(1 << exempt_codes.index(c) for c in exempt)
         grace = on.get("enrollment.waiting.employee_grace_months")
-        w_start, w_end = _window(on.get("enrollment.concentrated_period"), y)
+        w_start, w_end = concentrated_window(on.get("enrollment.concentrated_period"), y)
         transfer = sel & given & (paid <= add_months(employee_end, np.where(given, grace, 0)))
         by_category = sel & ((held & exempt_mask) != 0)
         born = birth >= _day(dt.date(y - 1, 1, 1))  # in y − 1 or later (null: _NO_DAY)

@@ -1,13 +1,14 @@
-"""Person rows for records that come in the persons' order (enrolments, earlier results).
+"""Person rows for records (enrolments, earlier results), fast in the persons' order or in none.
 
 Exports list enrolments and settlement results by person (or by year, then person), in the
 order of the persons file. Each record's person is then among the few rows after the previous
 record's person: a sequential read of the persons' hashes instead of a hash-table probe (a
 cache miss) per record. The few records found elsewhere (a new year starting, a record out of
-order) are found together in one sequential pass over the persons; when there are many
-(records in no particular order) the hash table of `order.PersonRows` takes them. Ids match on
-two independently seeded 64-bit hashes, as in `PersonRows`; nulls, unknown ids and their
-errors are `PersonRows`'s own.
+order) are found together in one sequential pass over the persons. Records in no particular
+order (a shuffled export) are noticed within the first few thousand and go straight to one
+open-addressing table over the persons' same two hashes, each slot holding both hashes and the
+row so that a probe costs one cache line. Ids match on two independently seeded 64-bit hashes,
+as in `PersonRows`; nulls, unknown ids and their errors are `PersonRows`'s own.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import polars as pl
 from numba import njit
 
 from yibao.engine.order import PersonRows
-from yibao.errors import InputError
 
 _SEED_A, _SEED_B = 0x51DE, 0xF011
 _WINDOW = 16  # rows tried after the previous record's person
 _EVERY = 32  # one person in this many is an anchor
 _FEW = 64  # persons up to this many are looked up in a dict
+_TRIAL = 4096  # records followed before deciding they come in no order (half not found)
 _NO_HASH = np.zeros(0, np.uint64)
 
 
@@ -61,10 +62,11 @@ def _anchors(pa: np.ndarray, every: int) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True)
 def _follow(pa: np.ndarray, pb: np.ndarray, anchor_keys: np.ndarray, anchor_rows: np.ndarray,
             ha: np.ndarray, hb: np.ndarray, keep: np.ndarray, rows: np.ndarray,
-            window: int) -> int:
+            window: int, trial: int) -> int:
     """Row of each kept id among the ``window`` rows from the previous one found, else if it is
-    an anchor its row, else -1; returns how many were not found. While the window keeps failing
-    (ids in no particular order) it is tried ever more rarely, down to once in 64 ids."""
+    an anchor its row, else -1; returns how many were not found, or -1 when more than half of
+    the first ``trial`` were not (ids in no particular order: following them is given up).
+    While the window keeps failing it is tried ever more rarely, down to once in 64 ids."""
     n_rows = pa.shape[0]
     mask = np.uint64(anchor_keys.shape[0] - 1)
     prev, skip, fails, missed, j = 0, 0, 0, 0, 0
@@ -98,6 +100,50 @@ def _follow(pa: np.ndarray, pb: np.ndarray, anchor_keys: np.ndarray, anchor_rows
             missed += 1
         else:
             prev = row
+        rows[j] = row
+        j += 1
+        if j == trial and 2 * missed > j:
+            return -1
+    return missed
+
+
+@njit(cache=True)
+def _table(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """Open addressing over the persons: slot s holds (first hash, second hash, row + 1), 0 in
+    the last when empty; the first of two persons with both hashes equal keeps the slot."""
+    size = 2
+    while 2 * size < 3 * pa.shape[0]:  # at most two thirds full
+        size *= 2
+    mask = np.uint64(size - 1)
+    slots = np.zeros((size, 3), np.uint64)
+    for r in range(pa.shape[0]):
+        s = pa[r] & mask
+        while slots[s, 2] != 0 and not (slots[s, 0] == pa[r] and slots[s, 1] == pb[r]):
+            s = (s + np.uint64(1)) & mask
+        if slots[s, 2] == 0:
+            slots[s, 0], slots[s, 1], slots[s, 2] = pa[r], pb[r], np.uint64(r + 1)
+    return slots
+
+
+@njit(cache=True)
+def _probe(slots: np.ndarray, ha: np.ndarray, hb: np.ndarray, keep: np.ndarray,
+           rows: np.ndarray) -> int:
+    """Row of each kept (ha, hb) from `_table`'s slots, -1 where none; returns how many."""
+    mask = np.uint64(slots.shape[0] - 1)
+    missed, j = 0, 0
+    for i in range(ha.shape[0]):
+        if not keep[i]:
+            continue
+        h, g = ha[i], hb[i]
+        s = h & mask
+        row = -1
+        while slots[s, 2] != 0:
+            if slots[s, 0] == h and slots[s, 1] == g:
+                row = int(slots[s, 2]) - 1
+                break
+            s = (s + np.uint64(1)) & mask
+        if row < 0:
+            missed += 1
         rows[j] = row
         j += 1
     return missed
@@ -161,6 +207,7 @@ class Follower:
     def __init__(self, person_ids: pl.Series) -> None:
         self.person_ids = person_ids
         self._table: PersonRows | None = None
+        self._slots: np.ndarray | None = None
         self._few: dict[str, int] | None = None
         if person_ids.len() <= _FEW and not person_ids.null_count():  # a dict, no hashing
             self._few = {pid: row for row, pid in enumerate(person_ids.to_list())}
@@ -175,6 +222,12 @@ class Follower:
         if self._table is None:
             self._table = PersonRows(self.person_ids)
         return self._table
+
+    def slots(self) -> np.ndarray:
+        """The hash table over the persons for records in no order, built on first need."""
+        if self._slots is None:
+            self._slots = _table(self._pa, self._pb)
+        return self._slots
 
     def __call__(self, wanted: pl.Series, record: str, keep: np.ndarray | None = None,
                  hashes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -192,19 +245,19 @@ class Follower:
         ha, hb = hashes if hashes is not None else _hashes(wanted)
         kept = np.ones(ha.size, bool) if keep is None else keep
         rows = np.empty(int(kept.sum()), np.int64)
-        if not _follow(self._pa, self._pb, *self._anchors, ha, hb, kept, rows, _WINDOW):
-            return rows
-        at = np.flatnonzero(rows < 0)
-        if 2 * at.size > rows.size:  # in no particular order: all through the table at once
-            return self.table()(wanted, record, keep)
-        where = at if keep is None else _positions(kept, at)  # positions in wanted
-        if at.size <= self._pa.size // 16:
-            rows[at] = _scan(self._pa, self._pb, ha[where], hb[where])
-        else:
-            try:
-                rows[at] = self.table()(wanted.gather(where), record)
-            except InputError:
-                rows[at] = -1
-        if (rows[at] < 0).any():  # PersonRows names the unknown ids, numbered as it numbers them
+        missed = _follow(self._pa, self._pb, *self._anchors, ha, hb, kept, rows, _WINDOW, _TRIAL)
+        if missed < 0:  # in no particular order: all through the table at once
+            missed = _probe(self.slots(), ha, hb, kept, rows)
+        elif missed:
+            at = np.flatnonzero(rows < 0)
+            where = at if keep is None else _positions(kept, at)  # positions in wanted
+            if at.size <= self._pa.size // 16:
+                rows[at] = _scan(self._pa, self._pb, ha[where], hb[where])
+            else:
+                hit = np.empty(at.size, np.int64)
+                _probe(self.slots(), ha[where], hb[where], np.ones(at.size, bool), hit)
+                rows[at] = hit
+            missed = int((rows[at] < 0).sum())
+        if missed:  # PersonRows names the unknown ids, numbered as it numbers them
             return self.table()(wanted, record, keep)
         return rows

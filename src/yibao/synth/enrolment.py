@@ -17,7 +17,7 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from yibao.engine.enrollment import _window, build_history
+from yibao.engine.enrollment import build_history, concentrated_window
 from yibao.engine.financing import finance
 from yibao.errors import PolicyError
 from yibao.policy import Policy, load_policy, shipped_regions
@@ -81,7 +81,7 @@ def terms(policy_region: str, year: int) -> Terms:
         except PolicyError:
             continue
         jan1 = epoch_day(dt.date(year, 1, 1))
-        first, last = _window(period, year)
+        first, last = concentrated_window(period, year)
         return Terms(first - jan1, last - jan1, rows["due"].to_numpy().astype(np.int64))
     raise ValueError(f"policy {policy_region} has no financing figures for {year} or after")
 
