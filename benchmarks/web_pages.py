@@ -20,6 +20,7 @@ import warnings
 from sqlalchemy import exists, func, select
 
 from yibao.api import create_app
+from yibao.api.app import warm_up
 from yibao.store.auth import add_user
 from yibao.store.models import Claim, Person, Posting, User
 
@@ -60,6 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app(args.database_url, "360400")
     state = app.state.yibao
+    warm_up(state)  # as the server's start-up does, before it listens
     with state.sessions.begin() as s:
         facility = s.execute(select(Claim.facility_id, func.count()).group_by(Claim.facility_id)
                              .order_by(func.count().desc()).limit(1)).one()[0]

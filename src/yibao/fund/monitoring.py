@@ -248,14 +248,14 @@ def _account(inputs: FundInputs, key: str, inc: pl.DataFrame, sp: pl.DataFrame,
     yearly = {c: int(inc.unique("county")[c].sum() or 0) for c in
               ("enrollees", *INCOME_SOURCES[2:])}
     transfer = None if per_head is None else yearly["enrollees"] * per_head
+    paid = _by_month(inc, "individual", "assisted_paid")
+    spent = _by_month(sp, "basic", "major")
     balance, spent_so_far, rows = opening, [], []
     for m in range(1, 13):
-        of_m = inc.filter(pl.col("month") == m)
-        income = {"individual": int(of_m["individual"].sum() or 0),
-                  "assisted": int(of_m["assisted_paid"].sum() or 0),
+        individual, assisted = paid.get(m, (0, 0))
+        income = {"individual": individual, "assisted": assisted,
                   **{c: twelfths(yearly[c], m) for c in INCOME_SOURCES[2:]}}
-        sp_m = sp.filter(pl.col("month") == m)
-        basic, major = int(sp_m["basic"].sum() or 0), int(sp_m["major"].sum() or 0)
+        basic, major = spent.get(m, (0, 0))
         moved = major if transfer is None else twelfths(transfer, m)
         expenditure = basic + moved
         current = sum(income.values()) - expenditure
@@ -264,6 +264,12 @@ def _account(inputs: FundInputs, key: str, inc: pl.DataFrame, sp: pl.DataFrame,
         rows.append(MonthRow(key, m, income, sum(income.values()), basic, moved, expenditure,
                              current, balance, _months_payable(balance, spent_so_far)))
     return rows
+
+
+def _by_month(frame: pl.DataFrame, a: str, b: str) -> dict[int, tuple[int, int]]:
+    """Month → the sums of columns ``a`` and ``b`` (one pass; months without rows absent)."""
+    sums = frame.group_by("month").agg(pl.col(a).sum(), pl.col(b).sum())
+    return {int(m): (int(x or 0), int(y or 0)) for m, x, y in sums.iter_rows() if m is not None}
 
 
 def spending_rows(region: str, cube: pl.DataFrame) -> list[SpendingRow]:

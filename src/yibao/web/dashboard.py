@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from starlette.responses import HTMLResponse, Response
 
 from yibao.errors import YibaoError
-from yibao.fund import Assumptions, base_of, load_change, project, what_if
+from yibao.fund import Assumptions, Projection, base_of, load_change, project, what_if
 from yibao.fund import charts as fund_charts
 from yibao.fund.report import render_report
 from yibao.money import BP_ONE, fen_to_yuan, to_fen
@@ -134,10 +134,8 @@ def reports(request: Request, user: ConsoleUser, year: Year = None,
     if f is None:
         return render(request, "reports.html", context)
     band = thresholds(policy, year)
-    projection = project(base_of(f.indicators, f.inputs), Assumptions(),
-                         replicates=REPLICATES, seed=0)
-    projections = {"现行政策": projection}
-    context.update(projection=projection, high_cost=f.indicators.high_cost[:50])
+    context.update(high_cost=f.indicators.high_cost[:50])
+    projections: dict[str, Projection] = {}
     if key and value:
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -145,7 +143,7 @@ def reports(request: Request, user: ConsoleUser, year: Year = None,
                     policy, key, value, start or dt.date(year, 1, 1), Path(tmp)))
             persons, enrollments, claims, _results = f.frames
             w = what_if(f.inputs, f.indicators, changed, persons, enrollments, claims,
-                        replicates=REPLICATES, seed=0)
+                        replicates=REPLICATES, seed=0, baseline=f.baseline)
         except (YibaoError, yaml.YAMLError, ValueError) as exc:
             problems = exc.problems if isinstance(exc, YibaoError) else []
             context["problems"] = [{"code": p.code, "message": p.message, "field": p.field,
@@ -158,6 +156,10 @@ def reports(request: Request, user: ConsoleUser, year: Year = None,
                            whatif_chart=fund_charts.whatif_figure(
                                [(c.payer, c.base, c.changed) for c in w.payers
                                 if c.visit_type == "all"]))
+    if not projections:  # no what-if, or a refused one: the current policy's projection
+        projections = {"现行政策": project(base_of(f.indicators, f.inputs), Assumptions(),
+                                           replicates=REPLICATES, seed=0)}
+    context["projection"] = projections["现行政策"]
     context["projection_chart"] = fund_charts.projection_figure(projections, band)
     return render(request, "reports.html", context)
 

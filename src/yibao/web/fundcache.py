@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.fund import Alert, FundInputs, Indicators, alerts, from_frames, indicators
+from yibao.fund.baseline import Baseline, prepare
 from yibao.fund.store_inputs import store_frames
 from yibao.policy import Policy
 from yibao.store.models import AuditEntry, Posting
@@ -30,14 +31,16 @@ Key = tuple[int, int | None]
 
 @dataclass
 class Figures:
-    """One (year, opening) computed: the inputs, indicators and alerts, and the frames the
-    what-if re-settles."""
+    """One (year, opening) computed: the inputs, indicators and alerts, the frames the
+    what-if re-settles and its baseline, prepared here so that the first what-if of the page
+    pays only for the change (``fund.baseline``)."""
 
     fingerprint: tuple[Any, ...]
     inputs: FundInputs
     indicators: Indicators
     alerts: list[Alert]
     frames: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]
+    baseline: Baseline
     computed_at: float
     seconds: float
 
@@ -95,8 +98,10 @@ class FundCache:
             balances = {} if opening is None else {self.policy.region: opening}
             inputs = from_frames(self.policy, year, *frames, opening=balances)
             ind = indicators(inputs)
-            figures = Figures(now, inputs, ind, alerts(self.policy, ind), frames, time.time(),
-                              time.perf_counter() - start)
+            persons, enrollments, claims, _results = frames
+            baseline = prepare(inputs, ind, persons, enrollments, claims)
+            figures = Figures(now, inputs, ind, alerts(self.policy, ind), frames, baseline,
+                              time.time(), time.perf_counter() - start)
             with self.lock:
                 entry.figures, entry.error = figures, ""
         except Exception as exc:  # shown on the page; the next request tries again
