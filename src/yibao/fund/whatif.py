@@ -85,7 +85,7 @@ def what_if_on(b: Baseline, changed_policy: Policy, *, assumptions: Assumptions 
     """``what_if`` on a prepared baseline: settles under the change only, with the base's
     person-year terms where the change cannot move them."""
     run = settle_claims(changed_policy, b.persons, b.enrollments, b.claims,
-                        person_years=b.terms_under(changed_policy))
+                        person_years=b.terms_under(changed_policy), prepared=b.claim_side)
     base_inputs = b.inputs
     changed_inputs = changed_inputs_of(base_inputs, changed_policy, b.persons, b.enrollments,
                                        b.claims, run.results)
@@ -95,11 +95,12 @@ def what_if_on(b: Baseline, changed_policy: Policy, *, assumptions: Assumptions 
     same_claims = _same_claims(base_inputs, b.persons, run.results)
     changed = indicators(changed_inputs,
                          coverage=b.indicators.coverage if same_coverage else None,
-                         claim_key=b.cube if same_claims else None)
+                         claim_key=b.cube if same_claims else None,
+                         income=b.income if same_enrollees else None)
     changed_base = base_of(changed, changed_inputs,
                            enrollee_rows=b.enrollee_rows if same_enrollees else None)
     before, after = project_pair(b.base, changed_base, assumptions, replicates=replicates,
-                                 seed=seed)
+                                 seed=seed, before=b.projection(assumptions, replicates, seed))
     return WhatIf(changed_policy.name, payer_changes(b.indicators, changed),
                   b.indicators, changed, before, after, run.results)
 
