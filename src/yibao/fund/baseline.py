@@ -27,6 +27,9 @@ from yibao.fund.projection import Assumptions, Base, Projection, base_of, enroll
 from yibao.policy import Policy
 from yibao.policy.loader import Provenance
 
+#: how many changes' person-year terms a baseline keeps (a frame of every person-year each)
+KEPT_CHANGES = 4
+
 
 class PolicyReads(Policy):
     """A policy that records every value looked up through it (key and date) and every
@@ -101,8 +104,13 @@ class Baseline:
         reads = PolicyReads(changed)
         terms = person_year_terms(reads, self.persons, self.enrollments, self.history,
                                   self.years)
-        self._changed_terms.append((reads, terms))
+        self._changed_terms[:] = [*self._changed_terms[1 - KEPT_CHANGES:], (reads, terms)]
         return terms
+
+    def forget_changes(self) -> None:
+        """Drop the person-year terms kept for earlier changes (the next change works its
+        own out, unless the base's serve)."""
+        self._changed_terms.clear()
 
 
 def prepare(inputs: FundInputs, ind: Indicators, persons: pl.DataFrame,
