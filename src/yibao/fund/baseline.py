@@ -81,14 +81,16 @@ class Baseline:
     income: pl.DataFrame
     #: the engine's claim-side work on ``claims`` (None for a year without claims)
     claim_side: ClaimSide | None
+    #: whether ``claims`` are the base spending's, in its order, of the same persons
+    same_claims: bool
     _changed_terms: list[tuple[PolicyReads, pl.DataFrame]] = field(default_factory=list)
-    _projections: dict[tuple[Assumptions | None, int, int], Projection] = field(
+    _projections: dict[tuple[Assumptions, int, int], Projection] = field(
         default_factory=dict)
 
     def projection(self, assumptions: Assumptions | None, replicates: int,
                    seed: int) -> Projection:
         """The base year's projection (worked out once per assumptions, replicates and seed)."""
-        key = (assumptions, replicates, seed)
+        key = (assumptions or Assumptions(), replicates, seed)
         if key not in self._projections:
             self._projections[key] = project(self.base, assumptions, replicates=replicates,
                                              seed=seed)
@@ -129,4 +131,13 @@ def prepare(inputs: FundInputs, ind: Indicators, persons: pl.DataFrame,
                     rows, base_of(ind, inputs, enrollee_rows=rows),
                     cube_key(inputs.spending) if inputs.spending.height else None,
                     income_by_month(inputs),
-                    claim_side(persons, enrollments, of_year) if of_year.height else None)
+                    claim_side(persons, enrollments, of_year) if of_year.height else None,
+                    same_claims(inputs, persons, of_year))
+
+
+def same_claims(base: FundInputs, persons: pl.DataFrame, results: pl.DataFrame) -> bool:
+    """Whether ``results`` (or claims) are of the base's claims, in the same order, of the
+    same persons."""
+    return ((persons is base.persons or persons.equals(base.persons))
+            and base.spending.height == results.height
+            and base.spending["claim_id"].equals(results["claim_id"]))
