@@ -11,13 +11,15 @@ over the base region's, the nearest file winning ties).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from yibao.engine.person_years import settle_claims
-from yibao.errors import PolicyError, fail
+from yibao.errors import InputError, PolicyError, Problem, fail
 from yibao.fund.baseline import Baseline, prepare
 from yibao.fund.baseline import same_claims as _same_claims
 from yibao.fund.inputs import RESULT_COLUMNS, FundInputs, financing_frame, spending_frame
@@ -26,6 +28,23 @@ from yibao.fund.projection import Assumptions, Projection, base_of, project_pair
 from yibao.policy import Policy, read_region_file
 
 PAYERS = ("total", "basic", "major", "assistance", "oop")
+
+
+def one_change(base: Policy, key: str, value_text: str, start: dt.date, source: str) -> Policy:
+    """The base policy with one key changed from ``start`` (``value_text``: the value as YAML,
+    as in a change file); a value that is not YAML is an InputError BAD_VALUE."""
+    try:
+        value = yaml.safe_load(value_text)
+    except yaml.YAMLError as exc:
+        raise InputError([Problem("BAD_VALUE", f"the value is not YAML: {exc}", "what-if",
+                                  "value")]) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "what-if.yaml"
+        path.write_text(yaml.safe_dump({
+            "region": base.region, "name": f"{key} = {value_text}", "parent": base.region,
+            "parameters": {key: [{"from": start, "value": value, "source": source}]},
+        }, allow_unicode=True), "utf-8")
+        return load_change(base, path)
 
 
 def load_change(base: Policy, path: str | Path) -> Policy:
