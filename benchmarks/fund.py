@@ -1,13 +1,15 @@
 """Benchmark: fund indicators for a city-year of N claims (default 20 M, 2 M persons in 13
 counties), and a policy what-if against one settlement run.
 
-    .venv/bin/python benchmarks/fund.py [N_CLAIMS] [--whatif-persons P]
+    .venv/bin/python benchmarks/fund.py [N_CLAIMS] [--whatif-persons P] [--runs R]
+        [--skip-indicators] [--skip-whatif]
 
 Part 1 makes the claims, their results and the financing rows directly with NumPy (cheap:
 no settlement), then times ``spending_frame`` (claims joined to results and to the person's
 county), ``indicators`` (cube, monthly accounts, ratios, coverage, high-cost list) and
-``alerts``. Part 2 times ``settle_claims`` on a synthetic year and ``what_if`` (which settles
-once more, redoes financing and indicators, and projects both ways) on the same claims.
+``alerts``. Part 2 times, on one synthetic year of P persons held in memory, one
+``settle_claims`` run against ``what_if_on`` a prepared baseline for three changes (see
+``part2``), each R times (medians; wall and CPU seconds).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,10 +28,7 @@ import polars as pl
 
 from yibao.engine.person_years import settle_claims
 from yibao.fund import alerts, from_frames, indicators, load_change, what_if
-from yibao.fund.highcost import high_cost_list
 from yibao.fund.inputs import FundInputs, registry_targets, spending_frame
-from yibao.fund.projection import base_of, project_pair
-from yibao.fund.whatif import changed_inputs_of
 from yibao.policy import load_policy
 
 COUNTIES = ["3604" + c for c in ("02", "03", "04", "23", "24", "25", "26", "28", "29", "30",
@@ -111,51 +112,88 @@ def part1(n: int) -> None:
           f"[{len(found)} alerts, {len(ind.high_cost)} high-cost, {len(ind.monthly)} months]")
 
 
-def part2(persons: int) -> None:
+def measured(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(value, wall seconds, CPU seconds of this process: user + system, all threads)."""
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    value = fn()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return value, wall, after.ru_utime - cpu.ru_utime + after.ru_stime - cpu.ru_stime
+
+
+def runs_of(label: str, runs: int, fn: Callable[[], Any]) -> tuple[float, float]:
+    """``fn`` run ``runs`` times; prints each run and returns the medians (wall, CPU)."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        _, wall, cpu = measured(fn)
+        walls.append(wall)
+        cpus.append(cpu)
+    w, c = statistics.median(walls), statistics.median(cpus)
+    print(f"{label:<44} median {w:6.2f} s wall, {c:6.2f} s CPU   runs: "
+          + ", ".join(f"{x:.2f}" for x in walls), flush=True)
+    return w, c
+
+
+CHANGES = ("cap", "deductible", "waiting")
+
+
+def part2(persons: int, runs: int) -> None:
+    """A what-if on a prepared baseline against one settlement run, on the same in-memory
+    frames: ``settle_claims`` (Numba caches warm, the policy's term tables built); ``prepare``
+    and the base projection (once per year: the report pays them anyway); then
+    ``what_if_on(baseline, change)`` for a cap raise and a lower level-3 deductible (the
+    base's person-year terms serve: reused) and for the waiting periods (the terms are worked
+    out anew). Each what-if run loads its change file afresh and starts with no earlier
+    change's terms kept."""
+    from yibao.fund.baseline import prepare
+    from yibao.fund.whatif import what_if_on
     from yibao.synth import synth_frames
 
     policy = load_policy("360400")
     frames, _ = timed(f"synth {persons:,} persons", lambda: synth_frames(
         "360400", 2023, persons, seed=2))
-    print(f"  {frames[2].height:,} claims")
-    timed("settle_claims (warm-up: Numba cache, policy)", lambda: settle_claims(policy, *frames))
-    run, t_settle = timed("settle_claims (one settlement run)",
-                          lambda: settle_claims(policy, *frames))
-    inputs, _ = timed("from_frames (join + financing)",
-                         lambda: from_frames(policy, 2023, *frames, run.results))
-    ind, _ = timed("indicators (base)", lambda: indicators(inputs))
-    path = os.path.join(os.path.dirname(__file__), "policies", "360400-whatif-cap.yaml")
-    change = load_change(policy, path)
-    _, t_whatif = timed("what_if (settle + indicators + 2 projections)",
-                        lambda: what_if(inputs, ind, change, *frames, replicates=200))
-    print(f"what-if ÷ settlement run: {t_whatif / t_settle:.2f}")
-    # the same what-if in its parts
-    run2, t_resettle = timed("  re-settlement under the change", lambda: settle_claims(
-        change, *frames))
-    changed, _ = timed("  changed inputs (results swapped in)", lambda: changed_inputs_of(
-        inputs, change, *frames, run2.results))
-    ind2, _ = timed("  indicators (changed, coverage reused)",
-                    lambda: indicators(changed, coverage=ind.coverage))
-    timed("    of which the high-cost list", lambda: high_cost_list(
-        change, 2023, changed.spending, changed.persons, limit=200))
-    bases, _ = timed("  base_of × 2", lambda: (base_of(ind, inputs), base_of(ind2, changed)))
-    timed("  project_pair (200 replicates, one draw)", lambda: project_pair(*bases))
-    _, t_zero = timed("what_if, replicates=0", lambda: what_if(inputs, ind, change, *frames,
-                                                              replicates=0))
-    print(f"what-if (no bootstrap) ÷ settlement run: {t_zero / t_settle:.2f}; re-settlement ÷ "
-          f"settlement run: {t_resettle / t_settle:.2f}")
+    print(f"  {frames[2].height:,} claims; load {os.getloadavg()}")
+    base, _ = timed("settle_claims (warm-up: Numba cache, policy)",
+                    lambda: settle_claims(policy, *frames))
+    t_settle, c_settle = runs_of("settle_claims (one settlement run)", runs,
+                                 lambda: settle_claims(policy, *frames))
+    inputs = from_frames(policy, 2023, *frames, base.results, opening={"360400": 10**11})
+    ind, _ = timed("indicators (base; not part of the what-if)", lambda: indicators(inputs))
+    baseline, _ = timed("prepare (once per year)", lambda: prepare(inputs, ind, *frames))
+    timed("base projection, 200 replicates (once)",
+          lambda: baseline.projection(None, 200, 0))
+    paths = {name: os.path.join(os.path.dirname(__file__), "policies",
+                                f"360400-whatif-{name}.yaml") for name in CHANGES}
+    what_if_on(baseline, load_change(policy, paths["cap"]), replicates=200)  # warm-up
+    print(f"load {os.getloadavg()}")
+    for name in CHANGES:
+        def one(path: str = paths[name]) -> None:
+            baseline.forget_changes()
+            what_if_on(baseline, load_change(policy, path), replicates=200)
+        reused = baseline.terms_reads.same_under(load_change(policy, paths[name]))
+        t, c = runs_of(f"what_if_on: {name} (terms {'reused' if reused else 'anew'})", runs,
+                       one)
+        print(f"  ÷ settlement run: {t / t_settle:.2f} wall, {c / c_settle:.2f} CPU")
+    change = load_change(policy, paths["cap"])
+    timed("what_if (cold: prepare + what_if_on), cap", lambda: what_if(
+        inputs, ind, change, *frames, replicates=200))
+    print(f"load {os.getloadavg()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("claims", nargs="?", type=int, default=20_000_000)
     parser.add_argument("--whatif-persons", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-whatif", action="store_true")
+    parser.add_argument("--skip-indicators", action="store_true")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()}")
-    part1(args.claims)
+    if not args.skip_indicators:
+        part1(args.claims)
     if not args.skip_whatif:
-        part2(args.whatif_persons)
+        part2(args.whatif_persons, args.runs)
 
 
 if __name__ == "__main__":

@@ -90,9 +90,10 @@ def fund(
         load_change,
         project,
         to_json,
-        what_if,
     )
+    from yibao.fund.baseline import prepare
     from yibao.fund.report import render_report
+    from yibao.fund.whatif import what_if_on
     from yibao.policy import load_policy
 
     pol = load_policy(region)
@@ -110,15 +111,18 @@ def fund(
     with phase("指标 indicators"):
         ind = indicators(inputs)
         found = alerts(pol, ind)
-    options: dict[str, Any] = {"replicates": replicates, "seed": seed}
-    with phase("预测 projection"):
-        projection = project(base_of(ind, inputs), assumptions, **options)
     change = None
-    if policy_change is not None:
+    if policy_change is None:
+        with phase("预测 projection"):
+            projection = project(base_of(ind, inputs), assumptions, replicates=replicates,
+                                 seed=seed)
+    else:  # the what-if's baseline gives the projection and its draws to both
+        with phase("预测 projection"):
+            baseline = prepare(inputs, ind, *frames)
+            projection = baseline.projection(assumptions, replicates, seed)
         with phase(f"政策测算 what-if {policy_change.name}"):
-            p, e, c = frames
-            change = what_if(inputs, ind, load_change(pol, policy_change), p, e, c,
-                             assumptions=assumptions, **options)
+            change = what_if_on(baseline, load_change(pol, policy_change),
+                                assumptions=assumptions, replicates=replicates, seed=seed)
     with phase(f"写出 write {out_path}"):
         out_path.write_text(render_report(pol, ind, found, projection, change),
                             encoding="utf-8")

@@ -57,4 +57,4 @@ def test_no_server_error(api_schema: Any, auth: dict[str, dict[str, str]], metho
 
 
 def test_every_operation_is_covered() -> None:
-    assert len(OPERATIONS) == 16  # 12, and the 4 of /v1/fund
+    assert len(OPERATIONS) == 17  # 12, and the 5 of /v1/fund

@@ -108,3 +108,24 @@ def test_cached_terms_follow_a_change_inside_the_year() -> None:
         policy, 2023, dt.date(2023, 6, 30))
     assert policy_terms(policy, 2023, dt.date(2023, 7, 1)) is not policy_terms(
         policy, 2023, dt.date(2023, 6, 30))
+
+
+def test_a_prepared_claim_side_settles_alike_under_other_policies(
+        city: tuple[pl.DataFrame, ...]) -> None:
+    """One ``claim_side`` of the frames, passed back under the city's policy, the stress
+    variant (other diseases, maternity kinds, deductibles, caps) and the city's again, gives
+    what a plain ``settle`` gives, results, closing and trace; other frames are refused."""
+    from yibao.engine.settlement import claim_side
+
+    persons, enrollments, claims = city
+    city_policy = load_policy("360400")
+    stress = load_policy(ROOT / "benchmarks" / "policies" / "360400-stress.yaml")
+    prepared = claim_side(persons, enrollments, claims)
+    for policy in (city_policy, stress, city_policy):
+        plain = settle(policy, persons, enrollments, claims, trace=True)
+        fast = settle(policy, persons, enrollments, claims, trace=True, prepared=prepared)
+        assert fast.results.equals(plain.results) and fast.closing.equals(plain.closing)
+        assert fast.trace is not None and plain.trace is not None
+        assert fast.trace.equals(plain.trace)
+    with pytest.raises(ValueError, match="other frames"):
+        settle(city_policy, persons, enrollments, claims.head(50), prepared=prepared)

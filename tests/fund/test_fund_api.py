@@ -90,3 +90,45 @@ def test_projection_is_seeded(client: TestClient) -> None:
     headers = _auth(client, "analyst")
     first, second = (client.get(url, headers=headers).json() for _ in range(2))
     assert first == second and len(first["years"]) == 4
+
+
+def test_what_if_gives_the_python_what_if(client: TestClient) -> None:
+    # the endpoint's figures are to_json of what_if on the store's frames, under the one change
+    from yibao.fund import from_frames, indicators, to_json, what_if
+    from yibao.fund.store_inputs import store_frames
+    from yibao.fund.whatif import one_change
+
+    app_state = client.app.state.yibao  # type: ignore[attr-defined]
+    url = ("/v1/fund/what-if?year=2023&key=basic.inpatient.deductible"
+           "&value={1: 0, 2: 0, 3: 0}&replicates=20&seed=3&opening_balance=100000")
+    r = client.get(url, headers=_auth(client, "auditor"))
+    assert r.status_code == 200, r.text
+    with app_state.sessions() as session:
+        frames = store_frames(session, 2023)
+    policy = app_state.policy
+    inputs = from_frames(policy, 2023, *frames, opening={"360400": 100000 * 100})
+    changed = one_change(policy, "basic.inpatient.deductible", "{1: 0, 2: 0, 3: 0}",
+                         dt.date(2023, 1, 1), "what-if requested over the API")
+    want = to_json(what_if(inputs, indicators(inputs), changed, *frames[:3], replicates=20,
+                           seed=3))
+    assert r.json() == want
+    inpatient = next(p for p in want["payers"] if p["visit_type"] == "inpatient"
+                     and p["payer"] == "basic")
+    assert inpatient["difference"] != "0.00"  # C1's deductible is now paid by the fund
+
+
+@pytest.mark.parametrize("query,code", [
+    ("key=major.cap&value=[unclosed", "BAD_VALUE"),
+    ("key=major.no_such_key&value=1", None),
+])
+def test_what_if_refuses_a_bad_change(client: TestClient, query: str, code: str | None) -> None:
+    r = client.get(f"/v1/fund/what-if?year=2023&{query}", headers=_auth(client, "analyst"))
+    assert r.status_code == 422, r.text
+    if code is not None:
+        assert r.json()["error"]["code"] == code
+
+
+def test_what_if_roles(client: TestClient) -> None:
+    url = "/v1/fund/what-if?year=2023&key=major.cap&value=500000&replicates=0"
+    assert client.get(url, headers=_auth(client, "clerk")).status_code == 403
+    assert client.get(url).status_code == 401

@@ -4,6 +4,9 @@ add up to the full draws (Hypothesis over small random years)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
@@ -81,3 +84,73 @@ def test_a_year_without_claims_has_empty_spending_rows() -> None:
     ind = indicators(inputs)
     assert [(r.region, r.visit_type, r.claims) for r in ind.spending] == []
     assert ind.high_cost == [] and sum(m.basic_paid for m in ind.monthly) == 0
+
+
+_MASK = 2**64 - 1
+
+
+def _mix(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def test_poisson_counts_are_those_of_the_thresholds() -> None:
+    # a person's count in a replicate is how many Poisson(1) thresholds its 64-bit word
+    # reaches, worked out here in plain Python integers, counts of 5 and more included
+    from yibao.fund.sums import _GOLDEN, _POISSON, _STEP
+
+    rows, seed, replicates = np.arange(0, 3000, 3, dtype=np.int64), 11, 40
+    values = (rows * 37 % 1000 - 300).astype(np.int64)
+    sums, counts = poisson_sums(rows, values, replicates, seed)
+    want_sums, want_counts = [0] * replicates, [0] * replicates
+    seen = set()
+    for row, value in zip(rows.tolist(), values.tolist(), strict=True):
+        h = _mix((seed * int(_GOLDEN) + row) & _MASK)
+        for r in range(replicates):
+            x = _mix((h + r * int(_STEP)) & _MASK)
+            c = sum(x >= int(t) for t in _POISSON)
+            seen.add(c)
+            want_sums[r] += c * value
+            want_counts[r] += c
+    assert max(seen) >= 6  # the draws past the five thresholds read without branches
+    assert sums.tolist() == want_sums and counts.tolist() == want_counts
+
+
+def test_high_cost_drivers_are_each_persons_own_claims(tmp_path: Path) -> None:
+    # with a low threshold (disposable income 3000 yuan) many persons are listed: each one's
+    # figures, read from the one grouped pass, are the sums and orderings of their own claims
+    import yaml
+
+    from yibao.engine.person_years import settle_claims
+    from yibao.fund import from_frames, load_change
+    from yibao.fund.highcost import TOP, high_cost_list
+    from yibao.policy import load_policy
+    from yibao.synth import synth_frames
+
+    change = tmp_path / "low.yaml"
+    change.write_text(yaml.safe_dump({"region": "360400", "parent": "360400", "name": "low",
+                                      "parameters": {"region.disposable_income": [
+                                          {"from": dt.date(2023, 1, 1), "value": 3000,
+                                           "source": "test"}]}}), "utf-8")
+    policy = load_change(load_policy("360400"), change)
+    frames = synth_frames("360400", 2023, 3000, seed=4)
+    inputs = from_frames(policy, 2023, *frames, settle_claims(policy, *frames).results)
+    listed = high_cost_list(policy, 2023, inputs.spending, inputs.persons, limit=None)
+    assert len(listed) > 40
+    for p in listed[:40]:
+        own = inputs.spending.filter(pl.col("person_id") == p.person_id)
+        assert (p.claims, p.total, p.oop) == (own.height, own["total"].sum(), own["oop"].sum())
+        assert p.deductible == own["deductible"].sum()
+        assert p.uncovered_oop == own.filter(~pl.col("covered"))["oop"].sum()
+        by_visit = {v: own.filter(pl.col("visit_type") == v)["oop"].sum()
+                    for v in own["visit_type"].unique()}
+        assert p.oop_by_visit == by_visit
+        assert list(p.oop_by_visit.values()) == sorted(by_visit.values(), reverse=True)
+        top = sorted(own.iter_rows(named=True), key=lambda r: (-r["oop"], r["claim_id"]))[:TOP]
+        assert [c["claim_id"] for c in p.top_claims] == [r["claim_id"] for r in top]
+        dx: dict[str, int] = {}
+        for r in own.iter_rows(named=True):
+            dx[r["diagnosis"][:3]] = dx.get(r["diagnosis"][:3], 0) + r["oop"]
+        assert p.top_diagnoses == [{"diagnosis": d, "oop": v} for d, v in sorted(
+            dx.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]

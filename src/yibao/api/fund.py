@@ -7,9 +7,11 @@ high-cost list shows 身份证号 masked, whatever the role.
 
 from __future__ import annotations
 
+import datetime as dt
 from fractions import Fraction
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
@@ -25,8 +27,10 @@ from yibao.fund import (
     indicators,
     project,
     to_json,
+    what_if,
 )
 from yibao.fund.store_inputs import store_frames
+from yibao.fund.whatif import one_change
 from yibao.money import to_fen
 from yibao.policy import Policy
 from yibao.store.auth import FINANCE_ROLES, require_role
@@ -46,8 +50,10 @@ def _signed_fen(text: str) -> int:
     return -to_fen(text[1:]) if text.startswith("-") else to_fen(text)
 
 
-def _inputs(session: Session, policy: Policy, year: int, opening: str | None) -> FundInputs:
-    persons, enrollments, claims, results = store_frames(session, year)
+def _inputs(session: Session, policy: Policy, year: int, opening: str | None,
+            frames: tuple[pl.DataFrame, ...] | None = None) -> FundInputs:
+    """The year's inputs from the store (``frames``: ``store_frames`` of it, read already)."""
+    persons, enrollments, claims, results = frames or store_frames(session, year)
     balances = {} if opening is None else {policy.region: _signed_fen(opening)}
     return from_frames(policy, year, persons, enrollments, claims, results, opening=balances)
 
@@ -104,5 +110,32 @@ def get_projection(year: Year, session: SessionDep, state: StateDep, user: UserD
                     Fraction(utilisation_growth), to_fen(contribution_step),
                     to_fen(subsidy_step))
     out: dict[str, Any] = to_json(project(base_of(ind, inputs), a, replicates=replicates,
+                                          seed=seed))
+    return out
+
+
+@router.get("/what-if", response_model=dict[str, Any], responses=errors(401, 403, 404),
+            summary="policy what-if: the year re-settled with one parameter changed, each "
+                    "payer's spending, oop and the projection before and after")
+def get_what_if(year: Year, session: SessionDep, state: StateDep, user: UserDep,
+                key: Annotated[str, Query(min_length=1, max_length=100,
+                                          pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$",
+                                          description="the parameter, e.g. major.cap")],
+                value: Annotated[str, Query(min_length=1, max_length=2000,
+                                            description="its new value, as YAML")],
+                start: Annotated[dt.date | None, Query(
+                    description="in force from (default 1 January of the year)")] = None,
+                opening_balance: Opening = None,
+                replicates: Annotated[int, Query(ge=0, le=1000)] = 200,
+                seed: Annotated[int, Query(ge=0, le=2**31)] = 0) -> dict[str, Any]:
+    require_role(user, FINANCE_ROLES, "read fund figures")
+    policy: Policy = state.policy
+    changed = one_change(policy, key, value, start or dt.date(year, 1, 1),
+                         "what-if requested over the API")
+    frames = store_frames(session, year)
+    inputs = _inputs(session, policy, year, opening_balance, frames)
+    persons, enrollments, claims, _results = frames
+    out: dict[str, Any] = to_json(what_if(inputs, indicators(inputs), changed, persons,
+                                          enrollments, claims, replicates=replicates,
                                           seed=seed))
     return out

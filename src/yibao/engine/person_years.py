@@ -12,7 +12,7 @@ import polars as pl
 from yibao.engine.enrollment import History, benefit_starts, build_history
 from yibao.engine.incentives import major_caps
 from yibao.engine.order import person_index
-from yibao.engine.settlement import Settlement, covered_region, settle
+from yibao.engine.settlement import ClaimSide, Settlement, covered_region, settle
 from yibao.policy import Policy
 
 
@@ -41,12 +41,14 @@ def person_year_terms(policy: Policy, persons: pl.DataFrame, enrollments: pl.Dat
 def settle_claims(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                   claims: pl.DataFrame, *, history: pl.DataFrame | None = None,
                   opening: pl.DataFrame | None = None, trace: bool = False,
-                  person_years: pl.DataFrame | None = None) -> Settlement:
+                  person_years: pl.DataFrame | None = None,
+                  prepared: ClaimSide | None = None) -> Settlement:
     """Settle with benefit starts and incentive caps worked out from the enrolment history
     and earlier years' settlement results (``history``, the settlement output format).
     ``person_years``: those terms already worked out (``person_year_terms`` of the same
     policy values, persons, enrolments and history), e.g. by a what-if whose change cannot
-    move them; ``history`` is then not read."""
+    move them; ``history`` is then not read. ``prepared``: ``claim_side`` of these frames
+    (``settle``)."""
     years = sorted(int(y) for y in claims["settle_date"].dt.year().unique())
     if not years:
         return settle(policy, persons, enrollments, claims, opening=opening, trace=trace)
@@ -55,4 +57,4 @@ def settle_claims(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFra
         hist = build_history(persons, enrollments, history, through=max(years))
         terms = person_year_terms(policy, persons, enrollments, hist, years)
     return settle(policy, persons, enrollments, claims, person_years=terms, opening=opening,
-                  trace=trace)
+                  trace=trace, prepared=prepared)

@@ -11,7 +11,8 @@ opening accumulators (``opening``), so there is one code path for both.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from yibao.engine import codes
 from yibao.engine import kernel as K
 from yibao.engine.codes import code_text, small_ints, strict_codes, text_codes
-from yibao.engine.order import PersonRows, sorted_claims
+from yibao.engine.order import PersonRows, SortedClaims, sorted_claims
 from yibao.engine.terms import (
     ClaimEpochs,
     GroupTerms,
@@ -80,9 +81,8 @@ def _person_year_rows(g_person: np.ndarray, g_year: np.ndarray, rows: np.ndarray
     return np.where(sorted_key[pos] == want, order[pos], -1)
 
 
-def _enrolled(policy: Policy, person_rows: PersonRows, enrollments: pl.DataFrame,
+def _enrolled(prefix: str, person_rows: PersonRows, enrollments: pl.DataFrame,
               g_person: np.ndarray, g_year: np.ndarray) -> np.ndarray:
-    prefix = covered_region(policy.region)
     if enrollments.height <= codes.SMALL_INPUT:  # a person's few enrolments
         keep = np.array([s == "resident" and r is not None and r.startswith(prefix) for s, r in
                          zip(enrollments["scheme"], enrollments["region"], strict=True)], bool)
@@ -116,27 +116,61 @@ def _arrow_int64(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), values.size, [bitmap, pa.py_buffer(values)])
 
 
-def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
-           claims: pl.DataFrame, *, person_years: pl.DataFrame | None = None,
-           opening: pl.DataFrame | None = None, trace: bool = False) -> Settlement:
-    """Settle ``claims`` under ``policy`` (SPEC §5); frames as ``yibao.io`` reads them.
+@dataclass
+class ClaimSide:
+    """What ``settle`` works out from the claims, persons and enrolments alone, the same under
+    every policy of a region: codes, each claim's person, the settlement order, the
+    person-year groups and the claims' columns as arrays, and (per value of the policy or of
+    the person-year terms they depend on) the enrolment flags, the chronic and maternity codes
+    and the person-year terms' rows. Settling the same frames again under a changed policy (a
+    what-if) passes it back (``settle(prepared=…)``) and redoes none of it; it is valid only
+    with the very frames it was made from."""
 
-    ``person_years`` (person_id, year, benefit_start, major_cap) overrides the
-    default benefit start (1 January) and effective major-illness cap (the base
-    cap); ``opening`` (a previous ``Settlement.closing``) gives the person-years'
-    opening annual accumulators.
-    """
-    n = claims.height
-    if n == 0:
-        return _empty(trace)
+    frames: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+    visit: np.ndarray
+    level: np.ndarray
+    person_rows: PersonRows
+    settle_day: np.ndarray
+    sc: SortedClaims
+    first_year: int
+    last_day: dt.date
+    year_start: np.ndarray
+    group_start: np.ndarray
+    g_person: np.ndarray
+    g_yidx: np.ndarray
+    categories: np.ndarray
+    death_day: np.ndarray
+    _memo: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
+    _terms: tuple[pl.DataFrame, np.ndarray] | None = None
+
+    @property
+    def g_year(self) -> np.ndarray:
+        return self.g_yidx + self.first_year
+
+    def memo(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, worked out once per ``key`` (the policy values it depends on)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def terms_rows(self, person_years: pl.DataFrame) -> np.ndarray:
+        """For each person-year group, its row in ``person_years`` or -1 (once per frame)."""
+        if self._terms is None or self._terms[0] is not person_years:
+            py_rows = self.person_rows(person_years["person_id"], "person_years")
+            self._terms = (person_years, _person_year_rows(
+                self.g_person, self.g_year, py_rows, person_years["year"].to_numpy()))
+        return self._terms[1]
+
+
+def claim_side(persons: pl.DataFrame, enrollments: pl.DataFrame,
+               claims: pl.DataFrame) -> ClaimSide:
+    """The ``ClaimSide`` of non-empty ``claims`` (the frames as ``settle`` takes them)."""
     ids = claims["claim_id"]
     visit = strict_codes(claims["visit_type"], K.VISIT_CODES, ids, "visit_type")
     level = small_ints(claims["facility_level"], 1, 3, ids, "facility_level")
     person_rows = PersonRows(persons["person_id"])
-    prow = person_rows(claims["person_id"], "claims")
     settle_day = _days(claims["settle_date"])
-    sc = sorted_claims(prow, settle_day, ids)
-    del prow
+    sc = sorted_claims(person_rows(claims["person_id"], "claims"), settle_day, ids)
     day_min, day_max = int(settle_day.min()), int(settle_day.max())
     first_year = (dt.date(1970, 1, 1) + dt.timedelta(days=day_min)).year
     last_day = dt.date(1970, 1, 1) + dt.timedelta(days=day_max)
@@ -144,18 +178,45 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     year_start = np.array([_day(dt.date(y, 1, 1)) for y in [*years, years.stop]], np.int64)
     group_start, g_person, g_yidx = K.person_year_groups(sc.key, sc.day_bits, sc.day0,
                                                          year_start)
-    g_year = g_yidx + first_year
+    return ClaimSide((persons, enrollments, claims), visit, level, person_rows, settle_day, sc,
+                     first_year, last_day, year_start, group_start, g_person, g_yidx,
+                     list_mask(persons["categories"], list(CATEGORIES))[g_person],
+                     _no_nulls(persons["death_date"].cast(pl.Int32), _NO_DEATH))
 
-    terms = policy_terms(policy, first_year, last_day)
+
+def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
+           claims: pl.DataFrame, *, person_years: pl.DataFrame | None = None,
+           opening: pl.DataFrame | None = None, trace: bool = False,
+           prepared: ClaimSide | None = None) -> Settlement:
+    """Settle ``claims`` under ``policy`` (SPEC §5); frames as ``yibao.io`` reads them.
+
+    ``person_years`` (person_id, year, benefit_start, major_cap) overrides the
+    default benefit start (1 January) and effective major-illness cap (the base
+    cap); ``opening`` (a previous ``Settlement.closing``) gives the person-years'
+    opening annual accumulators; ``prepared``: ``claim_side`` of these same frames.
+    """
+    n = claims.height
+    if n == 0:
+        return _empty(trace)
+    cs = claim_side(persons, enrollments, claims) if prepared is None else prepared
+    if any(a is not b for a, b in zip(cs.frames, (persons, enrollments, claims), strict=True)):
+        raise ValueError("settle(prepared=…) is of other frames")
+    ids = claims["claim_id"]
+    sc, first_year, year_start = cs.sc, cs.first_year, cs.year_start
+    group_start, g_person, g_yidx, g_year = cs.group_start, cs.g_person, cs.g_yidx, cs.g_year
+    person_rows = cs.person_rows
+
+    terms = policy_terms(policy, first_year, cs.last_day)
     diseases, yt, ep = terms.diseases, terms.years, terms.epochs
 
     # per person-year: enrolment, benefit start, cap, opening accumulators
-    enrolled = _enrolled(policy, person_rows, enrollments, g_person, g_year)
+    prefix = covered_region(policy.region)
+    enrolled = cs.memo(("enrolled", prefix), lambda: _enrolled(
+        prefix, person_rows, enrollments, g_person, g_year))
     benefit_start = year_start[g_yidx]
     cap_override = None
     if person_years is not None and person_years.height:
-        py_rows = person_rows(person_years["person_id"], "person_years")
-        hit = _person_year_rows(g_person, g_year, py_rows, person_years["year"].to_numpy())
+        hit = cs.terms_rows(person_years)
         found = hit >= 0
         starts_py = _days(person_years["benefit_start"])
         benefit_start[found] = starts_py[hit[found]]
@@ -163,12 +224,15 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
         has_cap = found & caps.is_not_null().to_numpy()[np.maximum(hit, 0)]
         cap_values = caps.fill_null(0).to_numpy().astype(np.int64)[np.maximum(hit, 0)]
         cap_override = np.where(has_cap, cap_values, yt.major_cap[g_yidx])
-    categories = list_mask(persons["categories"], list(CATEGORIES))[g_person]
-    gt = group_terms(yt, g_yidx, categories, cap_override)
+    gt = group_terms(yt, g_yidx, cs.categories, cap_override)
     acc, chronic_acc = _opening(opening, person_rows, g_person, g_year, diseases)
     # per person row
-    chronic_mask = list_mask(persons["chronic"], diseases)
-    death_day = _no_nulls(persons["death_date"].cast(pl.Int32), _NO_DEATH)
+    chronic_mask = cs.memo(("chronic", *diseases),
+                           lambda: list_mask(persons["chronic"], diseases))
+    disease = cs.memo(("disease", *diseases),
+                      lambda: text_codes(claims["chronic_disease"], diseases))
+    kinds = cs.memo(("maternity", *ep.lump_kinds),
+                    lambda: text_codes(claims["maternity_kind"], ep.lump_kinds))
 
     out = {name: np.empty(n, np.int64) for name in MONEY_COLUMNS}
     reason = np.empty(n, np.int8)
@@ -179,11 +243,10 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     missing = K.settle_sorted(
         sc.order, sc.key, sc.day_bits, sc.day0, first_year, group_start, g_person, g_yidx,
         enrolled, benefit_start, gt.major_deductible, gt.major_cap, gt.major_delta,
-        gt.assist_row, acc, chronic_acc, death_day, chronic_mask,
-        visit, level, _no_nulls(claims["out_of_region"], False),
+        gt.assist_row, acc, chronic_acc, cs.death_day, chronic_mask,
+        cs.visit, cs.level, _no_nulls(claims["out_of_region"], False),
         _fen(claims["total"]), _fen(claims["self_pay"]), _fen(claims["class_b_self_pay"]),
-        text_codes(claims["chronic_disease"], diseases),
-        text_codes(claims["maternity_kind"], ep.lump_kinds), _days(claims["admit_date"]),
+        disease, kinds, _days(claims["admit_date"]),
         ep.start_day, ep.deductible, ep.ratio, ep.oor_deductible, ep.oor_delta,
         ep.op_deductible, ep.op_ratio, ep.chronic_ratio, ep.factors, ep.n_factors,
         ep.lump_table, ep.has_lump_sum,
@@ -193,7 +256,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
         reason, year, out["policy_scope"], out["deductible"], out["basic"], out["major"],
         out["assistance"], out["oop"], out["major_cap"], cap_valid, tr, trace, no_lump)
     if missing:
-        epoch_of = np.searchsorted(ep.start_day, settle_day[no_lump[:missing]], "right") - 1
+        epoch_of = np.searchsorted(ep.start_day, cs.settle_day[no_lump[:missing]], "right") - 1
         raise _maternity_problems(ep, no_lump, missing, claims, epoch_of)
 
     results = pl.DataFrame([ids, claims["person_id"]]).hstack(_frame(
@@ -203,8 +266,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     closing = _closing(persons, g_person, g_year, acc, chronic_acc, diseases)
     trace_frame = None
     if trace:
-        disease = text_codes(claims["chronic_disease"], diseases).astype(np.int64)
-        trace_frame = _trace_frame(tr, gt, diseases, disease, ids)
+        trace_frame = _trace_frame(tr, gt, diseases, disease.astype(np.int64), ids)
     return Settlement(results, closing, trace_frame, tuple(diseases))
 
 

@@ -20,11 +20,15 @@ import polars as pl
 
 from yibao.engine.enrollment import History, build_history
 from yibao.engine.person_years import person_year_terms
+from yibao.engine.settlement import ClaimSide, claim_side
 from yibao.fund.inputs import FundInputs
-from yibao.fund.monitoring import CubeKey, Indicators, cube_key
-from yibao.fund.projection import Base, base_of, enrollee_rows_of
+from yibao.fund.monitoring import CubeKey, Indicators, cube_key, income_by_month
+from yibao.fund.projection import Assumptions, Base, Projection, base_of, enrollee_rows_of, project
 from yibao.policy import Policy
 from yibao.policy.loader import Provenance
+
+#: how many changes' person-year terms a baseline keeps (a frame of every person-year each)
+KEPT_CHANGES = 4
 
 
 class PolicyReads(Policy):
@@ -74,7 +78,23 @@ class Baseline:
     enrollee_rows: np.ndarray
     base: Base
     cube: CubeKey | None
+    income: pl.DataFrame
+    #: the engine's claim-side work on ``claims`` (None for a year without claims)
+    claim_side: ClaimSide | None
+    #: whether ``claims`` are the base spending's, in its order, of the same persons
+    same_claims: bool
     _changed_terms: list[tuple[PolicyReads, pl.DataFrame]] = field(default_factory=list)
+    _projections: dict[tuple[Assumptions, int, int], Projection] = field(
+        default_factory=dict)
+
+    def projection(self, assumptions: Assumptions | None, replicates: int,
+                   seed: int) -> Projection:
+        """The base year's projection (worked out once per assumptions, replicates and seed)."""
+        key = (assumptions or Assumptions(), replicates, seed)
+        if key not in self._projections:
+            self._projections[key] = project(self.base, assumptions, replicates=replicates,
+                                             seed=seed)
+        return self._projections[key]
 
     def terms_under(self, changed: Policy) -> pl.DataFrame:
         """The person-year terms under ``changed``: the base's (or an earlier change's) when
@@ -86,8 +106,13 @@ class Baseline:
         reads = PolicyReads(changed)
         terms = person_year_terms(reads, self.persons, self.enrollments, self.history,
                                   self.years)
-        self._changed_terms.append((reads, terms))
+        self._changed_terms[:] = [*self._changed_terms[1 - KEPT_CHANGES:], (reads, terms)]
         return terms
+
+    def forget_changes(self) -> None:
+        """Drop the person-year terms kept for earlier changes (the next change works its
+        own out, unless the base's serve)."""
+        self._changed_terms.clear()
 
 
 def prepare(inputs: FundInputs, ind: Indicators, persons: pl.DataFrame,
@@ -104,4 +129,15 @@ def prepare(inputs: FundInputs, ind: Indicators, persons: pl.DataFrame,
     rows = enrollee_rows_of(inputs)
     return Baseline(inputs, ind, persons, enrollments, of_year, years, hist, terms, reads,
                     rows, base_of(ind, inputs, enrollee_rows=rows),
-                    cube_key(inputs.spending) if inputs.spending.height else None)
+                    cube_key(inputs.spending) if inputs.spending.height else None,
+                    income_by_month(inputs),
+                    claim_side(persons, enrollments, of_year) if of_year.height else None,
+                    same_claims(inputs, persons, of_year))
+
+
+def same_claims(base: FundInputs, persons: pl.DataFrame, results: pl.DataFrame) -> bool:
+    """Whether ``results`` (or claims) are of the base's claims, in the same order, of the
+    same persons."""
+    return ((persons is base.persons or persons.equals(base.persons))
+            and base.spending.height == results.height
+            and base.spending["claim_id"].equals(results["claim_id"]))

@@ -72,26 +72,60 @@ def high_cost_list(policy: Policy, year: int, spending: pl.DataFrame, persons: p
     claims = spending.filter(pl.Series(listed[rows]))
     people = persons.select(pl.all().gather(over["row"]))
     by_id = {r["person_id"]: r for r in people.iter_rows(named=True)}
-    grouped = claims.partition_by("person_id", as_dict=True)
-    return [_person(pid, by_id.get(pid, {}), grouped[(pid,)]) for pid in over["person_id"]]
+    drivers = _drivers(claims)
+    return [_person(pid, by_id.get(pid, {}), drivers.get(pid)) for pid in over["person_id"]]
 
 
-def _person(person_id: str, person: dict[str, object], claims: pl.DataFrame) -> HighCostPerson:
-    total, oop, scope = (int(claims[c].sum()) for c in ("total", "oop", "policy_scope"))
-    by_visit = {r[0]: int(r[1]) for r in claims.group_by("visit_type").agg(
-        pl.col("oop").sum()).sort("oop", descending=True).iter_rows()}
-    diagnoses = (claims.with_columns(pl.col("diagnosis").str.slice(0, 3).alias("dx"))
-                 .group_by("dx").agg(pl.col("oop").sum())
-                 .sort(["oop", "dx"], descending=[True, False]).head(TOP))
-    top = claims.sort(["oop", "claim_id"], descending=[True, False]).head(TOP).select(
-        "claim_id", "visit_type", "facility_level", "diagnosis", "month", "total", "oop")
+@dataclass(frozen=True)
+class _Drivers:
+    """One listed person's sums and driver tables, from the grouped pass of ``_drivers``."""
+
+    sums: dict[str, int]
+    by_visit: dict[str, int]
+    diagnoses: list[dict[str, object]]
+    top_claims: list[dict[str, object]]
+
+
+def _drivers(claims: pl.DataFrame) -> dict[str, _Drivers]:
+    """Every listed person's sums and drivers in one grouped pass over their claims: oop by
+    visit type (highest first), the TOP diagnoses (3-character category) and claims by oop."""
+    pid = pl.col("person_id")
+    sums = claims.group_by(pid).agg(
+        pl.len().alias("claims"), *[pl.col(c).sum() for c in ("total", "oop", "policy_scope",
+                                                               "deductible")],
+        pl.col("oop").filter(~pl.col("covered")).sum().alias("uncovered"))
+    visits = (claims.group_by(pid, "visit_type").agg(pl.col("oop").sum())
+              .sort([pid, "oop", "visit_type"], descending=[False, True, False]))
+    dx = (claims.with_columns(pl.col("diagnosis").str.slice(0, 3).alias("dx"))
+          .group_by(pid, "dx").agg(pl.col("oop").sum())
+          .sort([pid, "oop", "dx"], descending=[False, True, False])
+          .group_by(pid, maintain_order=True).head(TOP))
+    top = (claims.sort([pid, "oop", "claim_id"], descending=[False, True, False])
+           .group_by(pid, maintain_order=True).head(TOP)
+           .select(pid, "claim_id", "visit_type", "facility_level", "diagnosis", "month",
+                   "total", "oop"))
+    out: dict[str, _Drivers] = {}
+    for r in sums.iter_rows(named=True):
+        out[r["person_id"]] = _Drivers({k: int(v) for k, v in r.items() if k != "person_id"},
+                                       {}, [], [])
+    for p, v, o in visits.iter_rows():
+        out[p].by_visit[v] = int(o)
+    for p, d, o in dx.iter_rows():
+        out[p].diagnoses.append({"diagnosis": str(d), "oop": int(o)})
+    for r in top.iter_rows(named=True):
+        out[r.pop("person_id")].top_claims.append(r)
+    return out
+
+
+def _person(person_id: str, person: dict[str, object], d: _Drivers | None) -> HighCostPerson:
+    assert d is not None  # a listed person has claims
+    s = d.sums
+    total, oop, scope = s["total"], s["oop"], s["policy_scope"]
     id_number = person.get("id_number")
     categories = person.get("categories") or []
     assert isinstance(categories, list)
     return HighCostPerson(
         person_id, mask_id_number(id_number) if isinstance(id_number, str) else None,
-        str(person.get("region", "")), [str(c) for c in categories], claims.height, total,
-        oop, total - scope, oop - (total - scope), int(claims["deductible"].sum()),
-        int(claims.filter(~pl.col("covered"))["oop"].sum()), by_visit,
-        [{"diagnosis": str(d), "oop": int(v)} for d, v in diagnoses.iter_rows()],
-        [dict(r) for r in top.iter_rows(named=True)])
+        str(person.get("region", "")), [str(c) for c in categories], s["claims"], total,
+        oop, total - scope, oop - (total - scope), s["deductible"], s["uncovered"],
+        d.by_visit, d.diagnoses, d.top_claims)

@@ -194,7 +194,7 @@ def _months_payable(balance: int | None, spent: list[int]) -> Fraction | None:
     return Fraction(balance * len(recent), sum(recent))
 
 
-def _income_by_month(inputs: FundInputs) -> pl.DataFrame:
+def income_by_month(inputs: FundInputs) -> pl.DataFrame:
     """Per county and month: contributions in the month they arrived (advance payments for the
     year count in January), the fiscal subsidy and the transfer in twelve instalments."""
     f = inputs.financing
@@ -218,9 +218,11 @@ def _transfer_per_head(inputs: FundInputs) -> int | None:
     return None
 
 
-def monthly_accounts(inputs: FundInputs, cube: pl.DataFrame) -> list[MonthRow]:
-    """The fund account of the whole region and of each county, month by month."""
-    income = _income_by_month(inputs)
+def monthly_accounts(inputs: FundInputs, cube: pl.DataFrame, *,
+                     income: pl.DataFrame | None = None) -> list[MonthRow]:
+    """The fund account of the whole region and of each county, month by month; ``income``:
+    ``income_by_month`` of the same financing and year, worked out already."""
+    income = income_by_month(inputs) if income is None else income
     per_head = _transfer_per_head(inputs)
     spent = cube.group_by("county", "month").agg(pl.col("basic").sum(), pl.col("major").sum())
     counties = sorted({*income["county"].drop_nulls(), *spent["county"].drop_nulls()}
@@ -369,16 +371,18 @@ def _coverage(region: str, category: str, enrolled: int, target: int | None) -> 
 
 def indicators(inputs: FundInputs, *, high_cost_limit: int | None = 200,
                coverage: list[CoverageRow] | None = None,
-               claim_key: CubeKey | None = None) -> Indicators:
+               claim_key: CubeKey | None = None, income: pl.DataFrame | None = None
+               ) -> Indicators:
     """Every SPEC §7 indicator of ``inputs``' region-year (see the row types); ``coverage``:
     rows already worked out from the same persons, financing, targets and low-income
     categories (a what-if that changes none of them); ``claim_key``: the cube key of the same
-    claims in the same order (a what-if's base)."""
+    claims in the same order (a what-if's base); ``income``: ``income_by_month`` of the same
+    financing."""
     from yibao.fund.highcost import high_cost_threshold
 
     cube = spending_cube(inputs.spending, claim_key)
     region = inputs.policy.region
-    monthly = monthly_accounts(inputs, cube)
+    monthly = monthly_accounts(inputs, cube, income=income)
     counties = sorted({r.region for r in monthly} - {region})
     return Indicators(
         region, inputs.policy.name, inputs.year, counties, monthly,

@@ -213,16 +213,16 @@ def _replicate_months(base: Base, a: Assumptions,
 
 
 def project_pair(first: Base, second: Base, assumptions: Assumptions | None = None, *,
-                 replicates: int = 200, seed: int = 0) -> tuple[Projection, Projection]:
+                 replicates: int = 200, seed: int = 0,
+                 before: Projection | None = None) -> tuple[Projection, Projection]:
     """``project`` of two bases of the same enrollees (a what-if's base and changed year) on
     the same draws: the second's are the first's plus the draws of the enrollees whose
-    payments differ."""
-    if replicates <= 0:
-        return (project(first, assumptions, replicates=0, seed=seed),
-                project(second, assumptions, replicates=0, seed=seed))
-    return (project(first, assumptions, replicates=replicates, seed=seed),
-            project(second, assumptions, replicates=replicates, seed=seed,
-                    draws=second.draws_from(first, replicates, seed)))
+    payments differ. ``before``: ``first``'s projection with these arguments, if known."""
+    reps = max(replicates, 0)
+    if before is None:
+        before = project(first, assumptions, replicates=reps, seed=seed)
+    return before, project(second, assumptions, replicates=reps, seed=seed,
+                           draws=second.draws_from(first, reps, seed) if reps else None)
 
 
 def _quantile(values: list[Fraction], q: float) -> Fraction:

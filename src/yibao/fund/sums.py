@@ -69,14 +69,18 @@ def _mix(x: np.uint64) -> np.uint64:
 @njit(cache=True)
 def _poisson_sums(rows: np.ndarray, values: np.ndarray, replicates: int, seed: np.uint64,
                   thresholds: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> None:
+    t0, t1, t2, t3, t4 = thresholds[0], thresholds[1], thresholds[2], thresholds[3], thresholds[4]
     for j in range(rows.shape[0]):
         h = _mix(seed * _GOLDEN + np.uint64(rows[j]))
         v = values[j]
         for r in range(replicates):
             x = _mix(h + np.uint64(r) * _STEP)
-            c = 0
-            while c < thresholds.shape[0] and x >= thresholds[c]:
-                c += 1
+            # the number of thresholds at or below x (they ascend): the first five without
+            # branches, the rest (P ≈ 0.4 %) one by one
+            c = ((x >= t0) + (x >= t1) + (x >= t2) + (x >= t3) + (x >= t4))
+            if c == 5:
+                while c < thresholds.shape[0] and x >= thresholds[c]:
+                    c += 1
             sums[r] += c * v
             counts[r] += c
 

@@ -11,20 +11,40 @@ over the base region's, the nearest file winning ties).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from yibao.engine.person_years import settle_claims
-from yibao.errors import PolicyError, fail
+from yibao.errors import InputError, PolicyError, Problem, fail
 from yibao.fund.baseline import Baseline, prepare
+from yibao.fund.baseline import same_claims as _same_claims
 from yibao.fund.inputs import RESULT_COLUMNS, FundInputs, financing_frame, spending_frame
 from yibao.fund.monitoring import Indicators, indicators, low_income_categories
 from yibao.fund.projection import Assumptions, Projection, base_of, project_pair
 from yibao.policy import Policy, read_region_file
 
 PAYERS = ("total", "basic", "major", "assistance", "oop")
+
+
+def one_change(base: Policy, key: str, value_text: str, start: dt.date, source: str) -> Policy:
+    """The base policy with one key changed from ``start`` (``value_text``: the value as YAML,
+    as in a change file); a value that is not YAML is an InputError BAD_VALUE."""
+    try:
+        value = yaml.safe_load(value_text)
+    except yaml.YAMLError as exc:
+        raise InputError([Problem("BAD_VALUE", f"the value is not YAML: {exc}", "what-if",
+                                  "value")]) from None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "what-if.yaml"
+        path.write_text(yaml.safe_dump({
+            "region": base.region, "name": f"{key} = {value_text}", "parent": base.region,
+            "parameters": {key: [{"from": start, "value": value, "source": source}]},
+        }, allow_unicode=True), "utf-8")
+        return load_change(base, path)
 
 
 def load_change(base: Policy, path: str | Path) -> Policy:
@@ -85,41 +105,39 @@ def what_if_on(b: Baseline, changed_policy: Policy, *, assumptions: Assumptions 
     """``what_if`` on a prepared baseline: settles under the change only, with the base's
     person-year terms where the change cannot move them."""
     run = settle_claims(changed_policy, b.persons, b.enrollments, b.claims,
-                        person_years=b.terms_under(changed_policy))
+                        person_years=b.terms_under(changed_policy), prepared=b.claim_side)
     base_inputs = b.inputs
     changed_inputs = changed_inputs_of(base_inputs, changed_policy, b.persons, b.enrollments,
-                                       b.claims, run.results)
+                                       b.claims, run.results, same_claims=b.same_claims)
     same_enrollees = changed_inputs.financing is base_inputs.financing
     same_coverage = (same_enrollees and low_income_categories(changed_inputs)
                      == low_income_categories(base_inputs))
-    same_claims = _same_claims(base_inputs, b.persons, run.results)
+    same_claims = b.same_claims  # settle gives the results in the claims' order
     changed = indicators(changed_inputs,
                          coverage=b.indicators.coverage if same_coverage else None,
-                         claim_key=b.cube if same_claims else None)
+                         claim_key=b.cube if same_claims else None,
+                         income=b.income if same_enrollees else None)
     changed_base = base_of(changed, changed_inputs,
                            enrollee_rows=b.enrollee_rows if same_enrollees else None)
     before, after = project_pair(b.base, changed_base, assumptions, replicates=replicates,
-                                 seed=seed)
+                                 seed=seed, before=b.projection(assumptions, replicates, seed))
     return WhatIf(changed_policy.name, payer_changes(b.indicators, changed),
                   b.indicators, changed, before, after, run.results)
 
 
-def _same_claims(base: FundInputs, persons: pl.DataFrame, results: pl.DataFrame) -> bool:
-    """Whether ``results`` are of the base's claims, in the same order, of the same persons."""
-    return ((persons is base.persons or persons.equals(base.persons))
-            and base.spending.height == results.height
-            and base.spending["claim_id"].equals(results["claim_id"]))
-
-
 def changed_inputs_of(base: FundInputs, changed_policy: Policy, persons: pl.DataFrame,
                       enrollments: pl.DataFrame, claims: pl.DataFrame,
-                      results: pl.DataFrame) -> FundInputs:
+                      results: pl.DataFrame, *, same_claims: bool | None = None
+                      ) -> FundInputs:
     """The base inputs with the re-settled results. What the change cannot move is reused:
     the claims' side of ``spending`` (person row, county, month) when the same persons and
     claims are given in the same order, and the financing when no ``financing.*`` value in
-    force on 1 January differs (``finance`` reads nothing else from the policy)."""
+    force on 1 January differs (``finance`` reads nothing else from the policy).
+    ``same_claims``: whether that holds, when known (``baseline.same_claims``)."""
     same_people = persons is base.persons or persons.equals(base.persons)
-    if _same_claims(base, persons, results):
+    if same_claims is None:
+        same_claims = _same_claims(base, persons, results)
+    if same_claims:
         spending = base.spending.with_columns(results.select(RESULT_COLUMNS))
     else:
         spending = spending_frame(claims, results, persons)

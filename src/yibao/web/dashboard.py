@@ -9,19 +9,17 @@ roles, as ``/v1/fund``).
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import func, select
 from starlette.responses import HTMLResponse, Response
 
 from yibao.errors import YibaoError
-from yibao.fund import Assumptions, Projection, base_of, load_change, project, what_if
+from yibao.fund import Assumptions, Projection, base_of, project, what_if
 from yibao.fund import charts as fund_charts
 from yibao.fund.report import render_report
+from yibao.fund.whatif import one_change
 from yibao.money import BP_ONE, fen_to_yuan, to_fen
 from yibao.policy import Policy
 from yibao.store.auth import FINANCE_ROLES, require_role
@@ -103,19 +101,6 @@ def dashboard(request: Request, user: ConsoleUser, year: Year = None,
     return render(request, "dashboard.html", context)
 
 
-def _change_file(policy: Policy, key: str, value_text: str, start: dt.date,
-                 folder: Path) -> Path:
-    """A what-if change file (docs/policy-authoring.md): one key, one dated value."""
-    value = yaml.safe_load(value_text)
-    path = folder / "what-if.yaml"
-    path.write_text(yaml.safe_dump({
-        "region": policy.region, "name": f"{key} = {value_text}", "parent": policy.region,
-        "parameters": {key: [{"from": start, "value": value,
-                              "source": "控制台政策调整测算 what-if entered in the console"}]},
-    }, allow_unicode=True), "utf-8")
-    return path
-
-
 @router.get("/reports")
 def reports(request: Request, user: ConsoleUser, year: Year = None,
             opening_balance: Opening = "",
@@ -138,13 +123,12 @@ def reports(request: Request, user: ConsoleUser, year: Year = None,
     projections: dict[str, Projection] = {}
     if key and value:
         try:
-            with tempfile.TemporaryDirectory() as tmp:
-                changed = load_change(policy, _change_file(
-                    policy, key, value, start or dt.date(year, 1, 1), Path(tmp)))
+            changed = one_change(policy, key, value, start or dt.date(year, 1, 1),
+                                 "控制台政策调整测算 what-if entered in the console")
             persons, enrollments, claims, _results = f.frames
             w = what_if(f.inputs, f.indicators, changed, persons, enrollments, claims,
                         replicates=REPLICATES, seed=0, baseline=f.baseline)
-        except (YibaoError, yaml.YAMLError, ValueError) as exc:
+        except (YibaoError, ValueError) as exc:
             problems = exc.problems if isinstance(exc, YibaoError) else []
             context["problems"] = [{"code": p.code, "message": p.message, "field": p.field,
                                     "record": "what-if"} for p in problems] or [
