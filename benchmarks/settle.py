@@ -141,7 +141,7 @@ def _instrument(ph: Phases) -> Callable[[], None]:
     wrap(settlement, "_enrolled", "settle: enrolment lookup")
     wrap(settlement, "list_mask", "settle: category/chronic masks")
     wrap(settlement, "text_codes", "settle: text codes")
-    wrap(kernel, "settle_sorted", "settle: kernel (Numba pass)")
+    wrap(kernel, "settle_batch", "settle: kernel (Numba pass)")
     wrap(settlement, "code_text", "settle: reason text")
 
     def undo() -> None:

@@ -176,7 +176,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     cap_valid = np.empty(n, np.bool_)
     tr = np.zeros((n if trace else 1, K.TRACE_WIDTH), np.int64)
     no_lump = np.empty(50, np.int64)
-    missing = K.settle_sorted(
+    missing = K.settle_batch(
         sc.order, sc.key, sc.day_bits, sc.day0, first_year, group_start, g_person, g_yidx,
         enrolled, benefit_start, gt.major_deductible, gt.major_cap, gt.major_delta,
         gt.assist_row, acc, chronic_acc, death_day, chronic_mask,
