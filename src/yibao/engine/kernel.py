@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 import numpy as np
-from numba import config, njit, prange
+from numba import get_num_threads, njit, prange
 
 # visit types
 INPATIENT, OUTPATIENT, CHRONIC, MATERNITY = 0, 1, 2, 3
@@ -356,7 +356,8 @@ def _settle_chunks(bounds: Arr, no_lump: Arr, *args: Any) -> Arr:
     the threads; chunk i records its maternity claims without a lump sum in ``no_lump[i]``."""
     counts = np.zeros(bounds.shape[0] - 1, np.int64)
     for i in prange(bounds.shape[0] - 1):
-        counts[i] = _settle_range(bounds[i], bounds[i + 1], *args, no_lump[i])
+        counts[i] = _settle_range(bounds[i], bounds[i + 1], *args,  # type: ignore[call-arg]
+                                  no_lump[i])
     return counts
 
 
@@ -376,7 +377,7 @@ def settle_batch(*args: Any) -> int:
     runs in its own thread."""
     group_start = args[_GROUP_START]
     n_claims = int(group_start[-1]) if group_start.size else 0
-    n_chunks = min(config.NUMBA_NUM_THREADS * _CHUNKS_PER_THREAD, group_start.size - 1)
+    n_chunks = min(get_num_threads() * _CHUNKS_PER_THREAD, group_start.size - 1)
     if n_claims < PARALLEL_MIN_CLAIMS or n_chunks < 2 or not _threads.acquire(blocking=False):
         return int(settle_sorted(*args))
     try:
