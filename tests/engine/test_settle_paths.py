@@ -138,3 +138,15 @@ def test_cached_terms_follow_a_change_inside_the_year() -> None:
         policy, 2023, dt.date(2023, 6, 30))
     assert policy_terms(policy, 2023, dt.date(2023, 7, 1)) is not policy_terms(
         policy, 2023, dt.date(2023, 6, 30))
+
+
+def test_the_claims_amounts_are_left_alone(city: tuple[pl.DataFrame, ...]) -> None:
+    """settle() writes oop, policy_scope and deductible over its own copies of the amounts,
+    never over the frame's (a one-chunk column could be handed out without a copy)."""
+    persons, enrollments, claims = city
+    amounts = ("total", "self_pay", "class_b_self_pay")
+    claims = claims.rechunk()
+    before = {c: claims[c].to_list() for c in amounts}
+    results = settle(load_policy("360400"), persons, enrollments, claims).results
+    assert {c: claims[c].to_list() for c in amounts} == before
+    assert results["oop"].to_list() != before["total"]  # the copies did change

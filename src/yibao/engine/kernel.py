@@ -173,7 +173,9 @@ def _settle_range(
 
     Per person-year: ``group_*``, ``enrolled`` … ``chronic_acc``; per person row:
     ``death_day``, ``chronic_mask``; per claim, in input order: ``visit`` … ``admit_day``;
-    per epoch: ``epoch_start`` … ``has_lump_sum``; per year index: the rest.
+    per epoch: ``epoch_start`` … ``has_lump_sum``; per year index: the rest. A claim's
+    ``total``, ``self_pay`` and ``class_b`` are read before any of its results is written,
+    so ``out_oop``, ``out_scope`` and ``out_deductible`` may be those very arrays.
     ``assist_terms`` rows: deductible, ratio, cap, has_second, deductible2, ratio2, cap2.
     """
     day_mask = (1 << day_bits) - 1
@@ -195,7 +197,9 @@ def _settle_range(
             lv = level[c]
             dz = disease[c]
             d_ix = max(dz, 0)
-            p = total[c] - self_pay[c] - class_b[c]
+            # read once: the caller may pass its out_* arrays as total … class_b
+            amount = total[c]
+            p = amount - self_pay[c] - class_b[c]
             lump = -1
             if v == MATERNITY and has_lump_sum[e]:
                 kind = maternity_kind[c]
@@ -226,7 +230,7 @@ def _settle_range(
             out_basic[c] = 0
             out_major[c] = 0
             out_assist[c] = 0
-            out_oop[c] = total[c]
+            out_oop[c] = amount
             if want_trace:
                 trace[c, T_EPOCH] = e
                 trace[c, T_YEAR] = y
@@ -318,7 +322,7 @@ def _settle_range(
             out_basic[c] = basic
             out_major[c] = major
             out_assist[c] = first + second
-            out_oop[c] = total[c] - basic - major - first - second
+            out_oop[c] = amount - basic - major - first - second
             if want_trace:
                 tr = trace[c]
                 tr[0] = rank

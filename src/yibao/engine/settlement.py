@@ -170,7 +170,13 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     chronic_mask = list_mask(persons["chronic"], diseases)
     death_day = _no_nulls(persons["death_date"].cast(pl.Int32), _NO_DEATH)
 
-    out = {name: np.empty(n, np.int64) for name in MONEY_COLUMNS}
+    # the amounts' own copies become the results they are replaced by (oop starts as total):
+    # the kernel reads each claim's amounts before it writes that claim's results, and three
+    # fewer fresh 8-byte columns is ~0.5 GiB less memory touched at 20 M claims
+    total, self_pay, class_b = (_fen(claims[c]) for c in ("total", "self_pay",
+                                                          "class_b_self_pay"))
+    out = {"oop": total, "policy_scope": self_pay, "deductible": class_b}
+    out.update({name: np.empty(n, np.int64) for name in MONEY_COLUMNS if name not in out})
     reason = np.empty(n, np.int8)
     year = np.empty(n, np.int32)
     cap_valid = np.empty(n, np.bool_)
@@ -181,7 +187,7 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
         enrolled, benefit_start, gt.major_deductible, gt.major_cap, gt.major_delta,
         gt.assist_row, acc, chronic_acc, death_day, chronic_mask,
         visit, level, _no_nulls(claims["out_of_region"], False),
-        _fen(claims["total"]), _fen(claims["self_pay"]), _fen(claims["class_b_self_pay"]),
+        total, self_pay, class_b,
         text_codes(claims["chronic_disease"], diseases),
         text_codes(claims["maternity_kind"], ep.lump_kinds), _days(claims["admit_date"]),
         ep.start_day, ep.deductible, ep.ratio, ep.oor_deductible, ep.oor_delta,
@@ -217,7 +223,9 @@ def _no_nulls(values: pl.Series, fill: object) -> np.ndarray:
 
 
 def _fen(money: pl.Series) -> np.ndarray:
-    return money.cast(pl.Int64).to_numpy()
+    """The column as a writable int64 array of its own (Polars copies rather than hand out
+    its buffers)."""
+    return money.cast(pl.Int64).to_numpy(writable=True)
 
 
 def _opening(opening: pl.DataFrame | None, person_rows: PersonRows, g_person: np.ndarray,
