@@ -48,6 +48,12 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def current_rss() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -162,6 +168,7 @@ def worker_yibao(d: Path, region: str, policy_spec: str, profile: bool) -> dict[
     base_rss = current_rss()
     ph = Phases()
     undo = _instrument(ph) if profile else (lambda: None)
+    cpu0 = cpu_seconds()
     t = time.perf_counter()
     with ph("policy"):
         policy = load_policy(policy_spec)
@@ -177,6 +184,7 @@ def worker_yibao(d: Path, region: str, policy_spec: str, profile: bool) -> dict[
     with ph("write"):
         write_frame(result.results, out / "yibao.parquet", MONEY_COLUMNS)
     total = time.perf_counter() - t
+    cpu = cpu_seconds() - cpu0
     undo()
     peak = peak_rss()
     # `yibao settle` (the CLI) goes through settle_claims, which first works out each
@@ -194,7 +202,8 @@ def worker_yibao(d: Path, region: str, policy_spec: str, profile: bool) -> dict[
         extra = time.perf_counter() - t
     size = {"claims": claims.estimated_size(), "persons": persons.estimated_size(),
             "enrollments": enrollments.estimated_size()}
-    return {"form": "yibao", "claims": claims.height, "seconds": total, "phases": ph.seconds,
+    return {"form": "yibao", "claims": claims.height, "seconds": total, "cpu_seconds": cpu,
+            "load_after": os.getloadavg(), "phases": ph.seconds,
             "peak_after": ph.peak_after, "peak_rss": peak, "base_rss": base_rss,
             "settle_claims_seconds": extra,
             "input_bytes": size, "warm_up_seconds": warm,
@@ -345,8 +354,8 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(runs, key=lambda r: r["seconds"])
     best = dict(ordered[(len(ordered) - 1) // 2])
     best["all_seconds"] = [r["seconds"] for r in runs]
-    best["runs"] = [{"seconds": r["seconds"], "phases": r.get("phases"),
-                     "peak_rss": r.get("peak_rss")} for r in runs]
+    best["runs"] = [{"seconds": r["seconds"], "cpu_seconds": r.get("cpu_seconds"),
+                     "phases": r.get("phases"), "peak_rss": r.get("peak_rss")} for r in runs]
     return best
 
 
@@ -388,6 +397,9 @@ def print_yibao(y: dict[str, Any]) -> None:
         print(f"{indent}{name:{42 - len(indent)}s} {s:8.2f} {s / y['seconds']:6.0%} "
               f"{mib(y['peak_after'][name]):>15s}")
     print(f"  {'total':40s} {y['seconds']:8.2f}   → {n / y['seconds'] / 1e6:.2f} M claims/s")
+    if y.get("cpu_seconds") is not None:
+        print(f"  CPU {y['cpu_seconds']:.2f} s (user + system, all threads); load average at "
+              f"the end {y['load_after'][0]:.2f}")
     if y.get("settle_claims_seconds"):
         print(f"  (settle_claims, the CLI's path with benefit starts and incentive caps, "
               f"took {y['settle_claims_seconds']:.2f} s against settle()'s "
