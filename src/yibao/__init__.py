@@ -23,12 +23,22 @@ def settle(policy: Policy | str | Path, persons: pl.DataFrame | str | Path,
     validated first. Options are those of ``yibao.engine.settlement.settle``.
     """
     from yibao.engine.settlement import settle as run
-    from yibao.io import check_references, read_claims, read_enrollments, read_persons
+    from yibao.io import (
+        check_references,
+        read_claims,
+        read_enrollments,
+        read_inputs,
+        read_persons,
+    )
     from yibao.policy import Policy, load_policy
 
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
-    p = read_persons(persons) if isinstance(persons, str | Path) else persons
-    e = read_enrollments(enrollments) if isinstance(enrollments, str | Path) else enrollments
-    c = read_claims(claims) if isinstance(claims, str | Path) else claims
+    files = (persons, enrollments, claims)
+    if all(isinstance(f, str | Path) for f in files):
+        p, e, c = read_inputs(*files)  # type: ignore[arg-type]
+    else:
+        p = read_persons(persons) if isinstance(persons, str | Path) else persons
+        e = read_enrollments(enrollments) if isinstance(enrollments, str | Path) else enrollments
+        c = read_claims(claims) if isinstance(claims, str | Path) else claims
     check_references(p, e, c)
     return run(pol, p, e, c, **options)  # type: ignore[arg-type]

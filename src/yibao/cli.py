@@ -71,10 +71,10 @@ def _show_raw(raw: object) -> str:
 
 
 def _inputs(persons: Path, enrollments: Path, claims: Path) -> tuple[Any, Any, Any]:
-    from yibao.io import check_references, read_claims, read_enrollments, read_persons
+    from yibao.io import check_references, read_inputs
 
     with phase("读取与校验 read and validate"):
-        p, e, c = read_persons(persons), read_enrollments(enrollments), read_claims(claims)
+        p, e, c = read_inputs(persons, enrollments, claims)
         check_references(p, e, c, claims_name=str(claims), enrollments_name=str(enrollments))
     return p, e, c
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from yibao.engine import codes
+from yibao.engine import codes, kernel
 from yibao.engine.settlement import settle
 from yibao.engine.terms import policy_terms
+from yibao.errors import InputError
 from yibao.io import CLAIMS, ENROLLMENTS, PERSONS
 from yibao.policy import Policy, load_policy, read_region_file
 from yibao.policy.loader import Entry
@@ -46,6 +47,35 @@ def test_every_path_settles_the_batch_alike(city: tuple[pl.DataFrame, ...], smal
     forced = settle(policy, persons, enrollments, claims)
     assert forced.results.equals(usual.results)
     assert forced.closing.equals(usual.closing)
+
+
+def test_threads_settle_the_batch_alike(city: tuple[pl.DataFrame, ...],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's chunks of person-years on threads give the single-threaded figures, the
+    same closing accumulators, and the same unknown maternity kinds in the same order."""
+    persons, enrollments, claims = city
+    policy = load_policy("360400")
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_CLAIMS", 10**12)
+    alone = settle(policy, persons, enrollments, claims)
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_CLAIMS", 1)
+    monkeypatch.setattr(kernel, "_CHUNKS_PER_THREAD", 40)  # many small chunks
+    threaded = settle(policy, persons, enrollments, claims)
+    assert threaded.results.equals(alone.results)
+    assert threaded.closing.equals(alone.closing)
+    # a maternity kind the lump-sum table lacks on every 37th claim, across many chunks
+    odd = pl.int_range(pl.len()) % 37 == 0
+    births = claims.with_columns(
+        visit_type=pl.when(odd).then(pl.lit("maternity")).otherwise(pl.col("visit_type")),
+        maternity_kind=pl.when(odd).then(pl.lit("twins?")).otherwise(pl.col("maternity_kind")))
+    errors = []
+    for least in (10**12, 1):
+        monkeypatch.setattr(kernel, "PARALLEL_MIN_CLAIMS", least)
+        with pytest.raises(InputError) as caught:
+            settle(policy, persons, enrollments, births)
+        errors.append([(p.code, p.record) for p in caught.value.problems])
+    assert errors[0] == errors[1]
+    assert {code for code, _ in errors[0]} == {"UNKNOWN_MATERNITY_KIND"}
+    assert len(errors[0]) > 10
 
 
 def test_one_person_alone_settles_as_in_the_batch(city: tuple[pl.DataFrame, ...]) -> None:
@@ -129,3 +159,14 @@ def test_a_prepared_claim_side_settles_alike_under_other_policies(
         assert fast.trace.equals(plain.trace)
     with pytest.raises(ValueError, match="other frames"):
         settle(city_policy, persons, enrollments, claims.head(50), prepared=prepared)
+
+def test_the_claims_amounts_are_left_alone(city: tuple[pl.DataFrame, ...]) -> None:
+    """settle() writes oop, policy_scope and deductible over its own copies of the amounts,
+    never over the frame's (a one-chunk column could be handed out without a copy)."""
+    persons, enrollments, claims = city
+    amounts = ("total", "self_pay", "class_b_self_pay")
+    claims = claims.rechunk()
+    before = {c: claims[c].to_list() for c in amounts}
+    results = settle(load_policy("360400"), persons, enrollments, claims).results
+    assert {c: claims[c].to_list() for c in amounts} == before
+    assert results["oop"].to_list() != before["total"]  # the copies did change

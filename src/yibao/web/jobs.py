@@ -40,7 +40,11 @@ def safe_name(name: str) -> str:
     """The uploaded file's name reduced to safe characters, keeping its extension."""
     stem, dot, suffix = Path(name or "upload").name.rpartition(".")
     clean = re.sub(r"[^\w.-]", "_", stem if dot else suffix)[:80] or "upload"
-    return f"{clean}.{suffix.lower()}" if dot else clean
+    if not dot:
+        return clean
+    # the extension through the same filter (a NUL or a backslash can follow the last dot)
+    extension = re.sub(r"[^\w-]", "_", suffix.lower())[:16]
+    return f"{clean}.{extension}"
 
 
 def _problems(exc: YibaoError) -> list[dict[str, str]]:
