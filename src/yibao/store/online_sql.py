@@ -19,18 +19,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.engine.kernel import ACCUMULATORS
 from yibao.engine.settlement import RESULT_COLUMNS
 from yibao.io import CLAIMS
 
 Step = tuple[str, Sequence[Any]]
+_CLAIMS = CLAIMS.names  # (a property that builds the tuple on each call)
+
+
+class Disconnected(Exception):
+    """The database connection broke (e.g. the server restarted); the transaction is lost."""
+
+
 _ACC = ", ".join(f"a.{name}" for name in ACCUMULATORS)
 _CLAIM = ", ".join(f"c.{name}" for name in CLAIMS.names)
 _RESULT = ", ".join(f"o.{name}" for name in RESULT_COLUMNS)
@@ -71,6 +81,24 @@ UPDATE = (f"UPDATE accumulators SET {', '.join(f'{n} = %s' for n in ACCUMULATORS
           "chronic_raw = %s WHERE person_id = %s AND year = %s")
 
 
+IDLE = TransactionStatus.IDLE
+
+
+@contextmanager
+def settling_session(engine: Engine, sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for a settlement that ends its own transaction (``settle(commit=True)``). On
+    PostgreSQL its connection is in the driver's autocommit mode, so that the BEGIN goes with
+    the read batch instead of in a round trip of its own (``Driver.run``); SQLAlchemy puts
+    the mode back when the connection returns to the pool."""
+    if engine.dialect.name != "postgresql":
+        with sessions() as session:
+            yield session
+        return
+    with engine.connect() as connection, sessions(
+            bind=connection.execution_options(isolation_level="AUTOCOMMIT")) as session:
+        yield session
+
+
 class Driver:
     """The session's DBAPI connection and what differs between the two databases."""
 
@@ -89,23 +117,46 @@ class Driver:
         text = OPENING.format(join="JOIN" if lock else "LEFT JOIN")
         return text + " FOR UPDATE OF a" if lock and self.pg else text
 
-    def batch(self) -> AbstractContextManager[Any]:
-        return self.raw.pipeline() if self.pg else nullcontext()
-
     def run(self, steps: Sequence[Step], commit: bool = False) -> list[list[tuple[Any, ...]]]:
-        """Send the statements in one batch (and COMMIT after them); each one's rows."""
-        cursors = []
-        with self.batch():
-            for text, params in steps:
-                cursor = self.raw.cursor()
-                cursor.execute(self.sql(text), params)
-                cursors.append(cursor)
-            if commit:
-                self.raw.commit()
-        out = [cursor.fetchall() if cursor.description is not None else []
-               for cursor in cursors]
-        for cursor in cursors:
+        """Send the statements in one batch (and COMMIT after them, in the same batch; the
+        session's own commit then has nothing left to do); each one's rows."""
+        try:
+            if self.pg:
+                return self._run_pg(steps, commit)
+            return self._run_sqlite(steps, commit)
+        except psycopg.OperationalError as exc:
+            if self.raw.broken:
+                raise Disconnected("the connection to the database broke") from exc
+            raise
+
+    def _run_pg(self, steps: Sequence[Step], commit: bool) -> list[list[tuple[Any, ...]]]:
+        """All the statements in one query string, the values bound by psycopg on the client
+        (``ClientCursor``): one round trip, one result set per statement."""
+        # in autocommit mode (``settling_session``) BEGIN goes with the first batch
+        begin = self.raw.autocommit and self.raw.info.transaction_status == IDLE
+        text = ";\n".join(["BEGIN"] * begin + [sql for sql, _ in steps]
+                          + ["COMMIT"] * commit)
+        cursor = psycopg.ClientCursor(self.raw)
+        try:
+            cursor.execute(text, [v for _, params in steps for v in params])
+            if begin:
+                cursor.nextset()
+            out = []
+            for sql, _ in steps:  # (``description`` would build each column's object)
+                out.append(cursor.fetchall() if sql.startswith("SELECT") else [])
+                cursor.nextset()
+            return out
+        finally:
             cursor.close()
+
+    def _run_sqlite(self, steps: Sequence[Step], commit: bool) -> list[list[tuple[Any, ...]]]:
+        out = []
+        for text, params in steps:
+            cursor = self.raw.execute(text.replace("%s", "?"), params)
+            out.append(cursor.fetchall() if text.startswith("SELECT") else [])
+            cursor.close()
+        if commit:
+            self.raw.execute("COMMIT")
         return out
 
     # --- values in and out ----------------------------------------------------------------
@@ -191,9 +242,9 @@ def read(driver: Driver, person_id: str, year: int, key: str, claim_id: str | No
     enrolments = [(r[3], r[4]) for r in person_rows]
     claim, postings = None, []
     if claim_id is not None and got[2]:
-        claim = _claim(d, got[2][0][:len(CLAIMS.names)])
+        claim = _claim(d, got[2][0][:len(_CLAIMS)])
         for r in got[2]:
-            kind, region, deltas, *result = r[len(CLAIMS.names):]
+            kind, region, deltas, *result = r[len(_CLAIMS):]
             if kind is not None:
                 row = dict(zip(RESULT_COLUMNS, result, strict=True))
                 row["covered"] = bool(row["covered"])
@@ -202,7 +253,7 @@ def read(driver: Driver, person_id: str, year: int, key: str, claim_id: str | No
 
 
 def _claim(d: Driver, row: Sequence[Any]) -> dict[str, Any]:
-    claim = dict(zip(CLAIMS.names, row, strict=True))
+    claim = dict(zip(_CLAIMS, row, strict=True))
     for name in ("admit_date", "settle_date"):
         claim[name] = d.date_out(claim[name])
     claim["out_of_region"] = bool(claim["out_of_region"])
@@ -224,7 +275,7 @@ def write(driver: Driver, *, claim: dict[str, Any] | None, posting: dict[str, An
     steps: list[Step] = []
     if claim is not None:
         steps.append((INSERT_CLAIM, [d.date_in(claim[k]) if k in ("admit_date", "settle_date")
-                                     else claim[k] for k in CLAIMS.names]))
+                                     else claim[k] for k in _CLAIMS]))
     values = {**posting, "deltas": d.json_in(posting["deltas"]),
               "created_at": d.time_in(posting["created_at"])}
     steps.append((INSERT_POSTING, [values[k] for k in _POSTING]))
@@ -235,4 +286,5 @@ def write(driver: Driver, *, claim: dict[str, Any] | None, posting: dict[str, An
     d.session.expire_all()  # ORM objects of these rows are stale now
 
 
-__all__ = ["Driver", "Held", "Opening", "read", "settled_key", "write"]
+__all__ = ["Disconnected", "Driver", "Held", "Opening", "read", "settled_key", "settling_session",
+           "write"]
