@@ -39,7 +39,7 @@ from yibao.store.online import (
     NotFoundError,
     Outcome,
 )
-from yibao.store.online_sql import Disconnected, settling_session
+from yibao.store.online_sql import Disconnected, Retry, settling_session
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements 结算"])
 Explain = Annotated[bool, Query(description="add the step-by-step explanation of each figure")]
@@ -110,13 +110,15 @@ def _authorise(facility_id: str) -> Callable[[User], None]:
 
 
 def _settle_now(body: SettlementRequest, state: State, token: str) -> tuple[int, bytes]:
-    """Settle; once more on a new connection if the pooled one had broken (the pool does not
-    ping a connection before handing it out). Safe: a settlement that did commit is replayed
-    (idempotent on claim_id), one that did not is settled anew."""
+    """Settle; once more if the transaction was lost: on a new connection if the pooled one
+    had broken (the pool does not ping a connection before handing it out), or with the
+    statements prepared again. Safe: a settlement that did commit is replayed (idempotent on
+    claim_id), one that did not is settled anew."""
     try:
         return _settle_once(body, state, token)
-    except Disconnected:
-        state.engine.dispose()  # every pooled connection may be as stale
+    except Retry as exc:
+        if isinstance(exc, Disconnected):
+            state.engine.dispose()  # every pooled connection may be as stale
         return _settle_once(body, state, token)
 
 

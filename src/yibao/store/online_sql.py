@@ -18,6 +18,7 @@ ISO text and JSON text).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,8 +38,17 @@ Step = tuple[str, Sequence[Any]]
 _CLAIMS = CLAIMS.names  # (a property that builds the tuple on each call)
 
 
-class Disconnected(Exception):
-    """The database connection broke (e.g. the server restarted); the transaction is lost."""
+class Retry(Exception):
+    """The settlement's transaction was lost before its writes; settling again is safe."""
+
+
+class Disconnected(Retry):
+    """The database connection broke (e.g. the server restarted)."""
+
+
+class Unprepared(Retry):
+    """The connection no longer holds the prepared statements (something deallocated them);
+    they are prepared again on the next batch."""
 
 
 _ACC = ", ".join(f"a.{name}" for name in ACCUMULATORS)
@@ -81,7 +91,20 @@ UPDATE = (f"UPDATE accumulators SET {', '.join(f'{n} = %s' for n in ACCUMULATORS
           "chronic_raw = %s WHERE person_id = %s AND year = %s")
 
 
+OPENING_LOCKED = OPENING.format(join="JOIN") + " FOR UPDATE OF a"
+OPENING_FREE = OPENING.format(join="LEFT JOIN")
+STATEMENTS = [TOKEN, CREATE, PERSON, HELD, SETTLED, INSERT_CLAIM, INSERT_POSTING, INSERT_AUDIT,
+              UPDATE]
 IDLE = TransactionStatus.IDLE
+#: ``Driver.info`` key: statement text → name of the prepared statement on the connection.
+_PREPARED = "yibao_prepared"
+
+
+def _numbered(sql: str) -> str:
+    """``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, …"""
+    parts = sql.split("%s")
+    return "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "")
+                   for i, part in enumerate(parts))
 
 
 @contextmanager
@@ -107,6 +130,7 @@ class Driver:
         connection = session.connection()
         self.raw: Any = connection.connection.driver_connection
         self.pg = connection.dialect.name == "postgresql"
+        self.info = connection.connection.info  # kept for the DBAPI connection's life
         self.session = session
 
     def sql(self, text: str) -> str:
@@ -114,8 +138,9 @@ class Driver:
 
     def opening(self, lock: bool) -> str:
         """OPENING locked (PostgreSQL: ``FOR UPDATE``; SQLite: the database lock of BEGIN)."""
-        text = OPENING.format(join="JOIN" if lock else "LEFT JOIN")
-        return text + " FOR UPDATE OF a" if lock and self.pg else text
+        if not lock:
+            return OPENING_FREE
+        return OPENING_LOCKED if self.pg else OPENING.format(join="JOIN")
 
     def run(self, steps: Sequence[Step], commit: bool = False) -> list[list[tuple[Any, ...]]]:
         """Send the statements in one batch (and COMMIT after them, in the same batch; the
@@ -124,6 +149,9 @@ class Driver:
             if self.pg:
                 return self._run_pg(steps, commit)
             return self._run_sqlite(steps, commit)
+        except psycopg.errors.InvalidSqlStatementName as exc:
+            self.info.pop(_PREPARED, None)
+            raise Unprepared("the prepared statements were deallocated") from exc
         except psycopg.OperationalError as exc:
             if self.raw.broken:
                 raise Disconnected("the connection to the database broke") from exc
@@ -131,11 +159,18 @@ class Driver:
 
     def _run_pg(self, steps: Sequence[Step], commit: bool) -> list[list[tuple[Any, ...]]]:
         """All the statements in one query string, the values bound by psycopg on the client
-        (``ClientCursor``): one round trip, one result set per statement."""
+        (``ClientCursor``): one round trip, one result set per statement. Once the
+        connection has them prepared (``_prepare``), each is sent as ``EXECUTE``, so the
+        server does not parse and plan it again."""
         # in autocommit mode (``settling_session``) BEGIN goes with the first batch
         begin = self.raw.autocommit and self.raw.info.transaction_status == IDLE
-        text = ";\n".join(["BEGIN"] * begin + [sql for sql, _ in steps]
-                          + ["COMMIT"] * commit)
+        if begin:
+            self._prepare()
+        prepared = self.info.get(_PREPARED, {})
+        texts = [sql if sql not in prepared else f"EXECUTE {prepared[sql]}"
+                 + (f"({', '.join(['%s'] * len(params))})" if params else "")
+                 for sql, params in steps]
+        text = ";\n".join(["BEGIN"] * begin + texts + ["COMMIT"] * commit)
         cursor = psycopg.ClientCursor(self.raw)
         try:
             cursor.execute(text, [v for _, params in steps for v in params])
@@ -148,6 +183,18 @@ class Driver:
             return out
         finally:
             cursor.close()
+
+    def _prepare(self) -> None:
+        """Prepare every statement of this module on the connection, once in its life, in a
+        round trip of its own outside any transaction."""
+        if _PREPARED in self.info:
+            return
+        names = {sql: f"yibao_{hashlib.sha1(sql.encode()).hexdigest()[:16]}"
+                 for sql in [*STATEMENTS, OPENING_LOCKED, OPENING_FREE]}
+        with psycopg.ClientCursor(self.raw) as cursor:
+            cursor.execute(";\n".join(f"PREPARE {name} AS {_numbered(sql)}"
+                                      for sql, name in names.items()))
+        self.info[_PREPARED] = names
 
     def _run_sqlite(self, steps: Sequence[Step], commit: bool) -> list[list[tuple[Any, ...]]]:
         out = []
@@ -286,5 +333,15 @@ def write(driver: Driver, *, claim: dict[str, Any] | None, posting: dict[str, An
     d.session.expire_all()  # ORM objects of these rows are stale now
 
 
-__all__ = ["Disconnected", "Driver", "Held", "Opening", "read", "settled_key", "settling_session",
-           "write"]
+__all__ = [
+    "Disconnected",
+    "Driver",
+    "Held",
+    "Opening",
+    "Retry",
+    "Unprepared",
+    "read",
+    "settled_key",
+    "settling_session",
+    "write",
+]
