@@ -1,13 +1,16 @@
 """Online settlement over HTTP on PostgreSQL: settlements/s and p50/p99 latency at 1, 8, 32 clients.
 
     .venv/bin/python benchmarks/online.py [--claims-per-level 2000] [--workers 2]
-        [--clients 1,8,32]
+        [--clients 1,8,32] [--warm-up 300]
 
 Creates its own PostgreSQL database on 127.0.0.1, imports a synthetic 九江 population,
 starts `yibao serve --workers N` (uvicorn; it works out the person-year terms before it
 listens) on a loopback port, and settles distinct claims through `POST /v1/settlements`
 from 1, 8 and 32 client threads (each client its own persons, so the figures measure the
-service, not lock waits). Each level sends a bounded number of requests. Then `resettle`
+service, not lock waits), after a warm-up level that is not counted. Each level sends a
+bounded number of requests and reports, besides throughput and latency, the CPU per
+settlement of the server's processes, of this database's PostgreSQL backends and of the
+client (`http.client`, bodies serialised beforehand). Then `resettle`
 re-runs the settled claims in batch and the differences are counted (online = batch: 0).
 The server is stopped and the database dropped at the end.
 """

@@ -4,8 +4,9 @@ Online settlement is the batch kernel (``engine.settlement.settle``) run on the 
 with the person-year's opening accumulators and stored terms (benefit start, effective
 major-illness cap: ``yibao.store.terms``), both read in one statement under a lock in the same
 transaction (a row lock on PostgreSQL; SQLite takes the database write lock at BEGIN). The
-posting records what the claim consumed from each accumulator, so a reversal gives back
-exactly that and settles nothing else again.
+rows are read and written by the statements of ``yibao.store.online_sql``, in one round trip
+for the reads and one for the writes. The posting records what the claim consumed from each
+accumulator, so a reversal gives back exactly that and settles nothing else again.
 """
 
 from __future__ import annotations
