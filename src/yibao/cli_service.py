@@ -53,7 +53,7 @@ def serve(
     import uvicorn
 
     from yibao.api import create_app
-    from yibao.api.server import NoDelayH11Protocol
+    from yibao.api.server import http_protocol
     from yibao.store.db import database_url as resolve
     from yibao.store.db import make_engine, upgrade
     from yibao.store.terms import refresh
@@ -76,14 +76,14 @@ def serve(
               f"terms worked out for {stored:,} person-years")
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_config=log_config(),
-                    http=NoDelayH11Protocol)
+                    http=http_protocol())
         return
     state.engine.dispose()
     # each worker process builds its own app from the environment
     os.environ["YIBAO_DATABASE_URL"] = url
     os.environ["YIBAO_POLICY"] = state.policy.region if policy is None else policy
     uvicorn.run("yibao.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_config=log_config(), http=NoDelayH11Protocol)
+                workers=workers, log_config=log_config(), http=http_protocol())
 
 
 @reports_errors

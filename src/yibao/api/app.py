@@ -7,9 +7,11 @@ that is not a success is in the one error shape of ``yibao.api.errors``.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -79,7 +81,12 @@ def create_app(database_url: str | None = None, policy_region: str | None = None
         yield
         engine.dispose()
 
-    app = FastAPI(title="yibao 医保", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # no OpenTelemetry here: FastAPI's own telemetry would look up the global providers on
+    # every request (~5 % of a settlement's CPU) to find them unconfigured
+    quiet: dict[str, Any] = ({"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+             if "telemetry" in inspect.signature(FastAPI).parameters else {})
+    app = FastAPI(title="yibao 医保", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  **quiet)
     app.state.yibao = state
     for module in (auth, persons, settlements, policies, fund):
         app.include_router(module.router)

@@ -35,7 +35,7 @@ class State:
     token_ttl: dt.timedelta
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:  # async: no hop to a worker thread
     state: State = request.app.state.yibao
     return state
 
@@ -52,14 +52,19 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="a token from POST /v1/auth/token")
 
 
-def current_user(session: SessionDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                        Depends(_bearer)]) -> User:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise fail(AuthError, "UNAUTHENTICATED",
                    "需要登录 / send 'Authorization: Bearer <token>' (POST /v1/auth/token)",
                    "", "Authorization")
-    return user_for_token(session, credentials.credentials)
+    return credentials.credentials
+
+
+def current_user(session: SessionDep, credentials: BearerDep) -> User:
+    return user_for_token(session, bearer_token(credentials))
 
 
 UserDep = Annotated[User, Depends(current_user)]

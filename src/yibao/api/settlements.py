@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from yibao.api.deps import IdPath, SessionDep, StateDep, UserDep
+from yibao.api.deps import (
+    BearerDep,
+    IdPath,
+    SessionDep,
+    State,
+    StateDep,
+    UserDep,
+    bearer_token,
+)
 from yibao.api.models import (
     Explanation,
     SettlementOut,
@@ -18,9 +29,17 @@ from yibao.api.models import (
 )
 from yibao.errors import fail
 from yibao.money import fen_to_yuan
-from yibao.store.auth import WRITE_ROLES, require_facility, require_role
-from yibao.store.models import Claim, Posting
-from yibao.store.online import AMOUNTS, REVERSAL, ConflictError, NotFoundError, Outcome
+from yibao.store.auth import WRITE_ROLES, require_facility, require_role, user_for_token
+from yibao.store.models import Claim, Posting, User
+from yibao.store.online import (
+    AMOUNTS,
+    REVERSAL,
+    Caller,
+    ConflictError,
+    NotFoundError,
+    Outcome,
+)
+from yibao.store.online_sql import Disconnected, Retry, settling_session
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements 结算"])
 Explain = Annotated[bool, Query(description="add the step-by-step explanation of each figure")]
@@ -72,8 +91,63 @@ def preview(body: SettlementRequest, session: SessionDep, user: UserDep, state: 
                          "same claim is sent again; 409 CLAIM_CONFLICT for a different body.",
              responses={200: {"model": SettlementOut, "description": "replayed"},
                         **errors(400, 401, 403, 409, 422)})
-def settle(body: SettlementRequest, session: SessionDep, user: UserDep, state: StateDep,
-           response: Response, explain: Explain = False) -> SettlementOut:
+async def settle(body: SettlementRequest, state: StateDep, credentials: BearerDep,
+                 explain: Explain = False) -> Response:
+    """The hot path: one hop to a worker thread, where the token is checked in the same round
+    trip as the person-year's lock and COMMIT goes with the writes; the answer is serialised
+    once, here, not validated again against the response model."""
+    token = bearer_token(credentials)
+    status, content = await run_in_threadpool(_settle_explained if explain else _settle_now,
+                                              body, state, token)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+def _authorise(facility_id: str) -> Callable[[User], None]:
+    def check(user: User) -> None:
+        require_role(user, WRITE_ROLES, "settle claims")
+        require_facility(user, facility_id)
+    return check
+
+
+def _settle_now(body: SettlementRequest, state: State, token: str) -> tuple[int, bytes]:
+    """Settle; once more if the transaction was lost: on a new connection if the pooled one
+    had broken (the pool does not ping a connection before handing it out), or with the
+    statements prepared again. Safe: a settlement that did commit is replayed (idempotent on
+    claim_id), one that did not is settled anew."""
+    try:
+        return _settle_once(body, state, token)
+    except Retry as exc:
+        if isinstance(exc, Disconnected):
+            state.engine.dispose()  # every pooled connection may be as stale
+        return _settle_once(body, state, token)
+
+
+def _settle_once(body: SettlementRequest, state: State, token: str) -> tuple[int, bytes]:
+    with settling_session(state.engine, state.sessions) as session:
+        outcome = state.service.settle(
+            session, body.claim.model_dump(exclude_unset=True),
+            caller=Caller(token, _authorise(body.claim.facility_id)), commit=True)
+        session.commit()
+    return (200 if outcome.replayed else 201), _json(result(outcome.row))
+
+
+def _settle_explained(body: SettlementRequest, state: State, token: str) -> tuple[int, bytes]:
+    with state.sessions.begin() as session:
+        response = Response()
+        out = settle_as(body, session, user_for_token(session, token), state, response, True)
+    return response.status_code, _json(out.model_dump(mode="json", exclude_unset=True,
+                                                      by_alias=True))
+
+
+def _json(content: dict[str, Any]) -> bytes:
+    """As FastAPI's JSONResponse renders it."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def settle_as(body: SettlementRequest, session: Session, user: User, state: State,
+              response: Response, explain: bool = False) -> SettlementOut:
+    """结算 in the caller's session and transaction, as ``user`` (the console's way in)."""
     require_role(user, WRITE_ROLES, "settle claims")
     require_facility(user, body.claim.facility_id)
     outcome = state.service.settle(session, body.claim.model_dump(exclude_unset=True),
@@ -82,8 +156,7 @@ def settle(body: SettlementRequest, session: SessionDep, user: UserDep, state: S
     if explain:
         explanation = (outcome.explanation.as_dict() if outcome.explanation is not None
                        else state.service.explanation(session, outcome.row["claim_id"]).as_dict())
-    if outcome.replayed:
-        response.status_code = 200
+    response.status_code = 200 if outcome.replayed else 201
     return _out(outcome, explanation)
 
 
@@ -129,4 +202,4 @@ def explanation(claim_id: IdPath, session: SessionDep, user: UserDep,
     return Explanation.model_validate(state.service.explanation(session, claim_id).as_dict())
 
 
-__all__ = ["router"]
+__all__ = ["router", "settle_as"]

@@ -143,6 +143,12 @@ def user_for_token(session: Session, token: str, at: dt.datetime | None = None) 
     found = session.execute(select(Token.expires_at, User).join(
         User, User.username == Token.username).where(
         Token.token_hash == token_hash(token))).first()  # one query: token and user
+    return checked_user(None if found is None else (found[0], found[1]), at)
+
+
+def checked_user(found: tuple[dt.datetime, User] | None, at: dt.datetime | None = None) -> User:
+    """The user of a token's row (its expiry and user), or AuthError: no row, expired, or the
+    user disabled."""
     if found is None:
         raise fail(AuthError, "TOKEN_INVALID", "令牌无效 / unknown token", "", "Authorization")
     expires_at, user = found

@@ -5,8 +5,9 @@ claims' cross-field rules, vectorised, on threads; for one row that is ~20 ms of
 overhead. Here the same parsers run without threads, and their verdict on a value is
 remembered: a column parser judges each row's value by itself alone (no rule of a column
 looks at another row), so the typed value it gave for a raw value once is the one it gives
-again. Two forms that are new on nearly every claim — an id of printable ASCII and an amount
-written the usual way ("1234.50") — are typed without the parsers, on a conservative subset
+again. Three forms that are new on many claims — an id of printable ASCII, an amount
+written the usual way ("1234.50") and an ICD-10 code already in its normal form — are typed
+without the parsers, on a conservative subset
 where the parser's verdict is plain (the id itself; the digits as fen); any other form goes to
 the parsers. The cross-field rules (``yibao.io.rules.claims``) are asked of the typed row
 only whether any fires. Any doubt or any problem at all, and the body goes through
@@ -23,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from yibao.io import CLAIMS, Column, records_frame
+from yibao.io import CLAIMS, Column, icd, records_frame
 from yibao.io.records import _text as raw_text
 from yibao.io.report import Problems
 from yibao.io.schemas import MAX_TEXT_BYTES
@@ -35,13 +36,16 @@ POINTER = "/claim"
 MEMO_SIZE = 4096
 #: Columns whose values are never the same twice: not remembered.
 UNIQUE = frozenset({"claim_id"})
-_NAMES = frozenset(CLAIMS.names)
+_ORDER = CLAIMS.names  # (a property that builds the tuple on each call)
+_NAMES = frozenset(_ORDER)
 _memo: dict[str, dict[str | None, Any]] = {name: {} for name in CLAIMS.names}
 #: Text the text parser keeps as it is: printable ASCII without blanks, 1 to 64 bytes (no
 #: whitespace to strip, not empty, not too long).
 _PLAIN_TEXT = re.compile(rf"[!-~]{{1,{MAX_TEXT_BYTES}}}")
 #: An amount in the money parser's usual form (``amounts._USUAL``), without blanks.
 _PLAIN_MONEY = re.compile(r"([0-9]{1,12})(?:\.([0-9]{0,2}))?")
+#: An ICD-10 code as the parser leaves it (already upper-case, no blanks): ``icd.PATTERN``.
+_PLAIN_ICD = re.compile(icd.PATTERN.removeprefix("^").removesuffix("$"))
 _KINDS = {c.name: c.kind for c in CLAIMS.columns}
 
 
@@ -64,6 +68,9 @@ def _plain(kind: str, text: str | None) -> Any:
         return None
     if kind == "text":
         return text if _PLAIN_TEXT.fullmatch(text) else None
+    if kind == "icd10":
+        plain = _PLAIN_ICD.fullmatch(text) and text[:3] in icd.who_categories()
+        return text if plain else None
     if kind == "money":
         m = _PLAIN_MONEY.fullmatch(text)
         if m is None:
@@ -84,7 +91,7 @@ def _parse(rule: Column, values: list[str | None]) -> list[Any] | None:
 
 def _values(body: Mapping[str, object]) -> dict[str, Any] | None:
     """The body's typed values in ``CLAIMS`` order, or None if a parser objects."""
-    texts = {name: raw_text(body.get(name)) for name in CLAIMS.names}
+    texts = {name: raw_text(body.get(name)) for name in _ORDER}
     typed: dict[str, Any] = {}
     todo: dict[Column, list[str]] = {}
     for name, text in texts.items():
@@ -108,7 +115,7 @@ def _values(body: Mapping[str, object]) -> dict[str, Any] | None:
                 if len(memo) >= MEMO_SIZE:
                     memo.clear()
                 memo[texts[name]] = value
-    return {name: typed[name] for name in CLAIMS.names}
+    return {name: typed[name] for name in _ORDER}
 
 
 def _any_rule_fires(v: Mapping[str, Any]) -> bool:

@@ -31,7 +31,14 @@ def make_engine(url: str | None = None) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=40, max_overflow=10, pool_pre_ping=True)
+        # no ping before each checkout (a round trip per request): a broken connection is
+        # found when used, and the pool is then emptied (SQLAlchemy's disconnect handling;
+        # the settlement route retries once, see api.settlements)
+        # psycopg's own automatic prepared statements are off: on a ROLLBACK it deallocates
+        # every prepared statement of the connection, online settlement's too
+        # (store.online_sql prepares its statements itself)
+        return create_engine(url, pool_size=40, max_overflow=10,
+                             connect_args={"prepare_threshold": None})
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

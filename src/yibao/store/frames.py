@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from yibao.engine.kernel import ACCUMULATORS
 from yibao.io import CLAIMS, ENROLLMENTS, PERSONS
-from yibao.store.models import Accumulator, Claim, Enrollment, Person, Posting
+from yibao.store.models import Claim, Enrollment, Person, Posting
 
 _PERSON_FIELDS = [c for c in PERSONS.names if c not in ("categories", "chronic")]
 
@@ -72,12 +72,14 @@ def history_frame(session: Session, person_id: str, before: int) -> pl.DataFrame
     }, schema={"person_id": pl.String, "year": pl.Int32, "basic": pl.Int64, "major": pl.Int64})
 
 
-def opening_frame(acc: Accumulator) -> pl.DataFrame:
-    """A stored person-year's accumulators in the shape ``settle(opening=…)`` takes."""
-    columns: dict[str, Any] = {"person_id": [acc.person_id],
-                               "year": pl.Series([acc.year], dtype=pl.Int32)}
-    columns.update({name: [int(getattr(acc, name))] for name in ACCUMULATORS})
-    columns.update({f"chronic_raw.{code}": [int(v)] for code, v in (acc.chronic_raw or {}).items()})
+def opening_frame(person_id: str, year: int, values: Sequence[int],
+                  chronic_raw: Mapping[str, int]) -> pl.DataFrame:
+    """A stored person-year's accumulators (in ``ACCUMULATORS`` order, and the chronic sums by
+    disease) in the shape ``settle(opening=…)`` takes."""
+    columns: dict[str, Any] = {"person_id": [person_id],
+                               "year": pl.Series([year], dtype=pl.Int32)}
+    columns.update({name: [int(v)] for name, v in zip(ACCUMULATORS, values, strict=True)})
+    columns.update({f"chronic_raw.{code}": [int(v)] for code, v in chronic_raw.items()})
     return pl.DataFrame(columns)
 
 

@@ -134,7 +134,7 @@ async def new_claim_post(request: Request, session: SessionDep, user: ConsoleUse
         body = _request(form)
         if form.get("action") == "settle":
             with session.begin_nested():
-                api.settle(body, session, user, state, Response(), explain=False)
+                api.settle_as(body, session, user, state, Response(), explain=False)
             return RedirectResponse(f"{PATH}/settlements/{body.claim.claim_id}", status_code=303)
         preview = api.preview(body, session, user, state, explain=True)
     except ValidationError as exc:
@@ -181,7 +181,7 @@ def claim_settle(request: Request, claim_id: IdPath, session: SessionDep, user: 
                  state: StateDep, csrf: Annotated[str, Form()] = "") -> Response:
     require_csrf(request, user, csrf)
     body = _stored_request(session, user, claim_id)
-    api.settle(body, session, user, state, Response(), explain=False)
+    api.settle_as(body, session, user, state, Response(), explain=False)
     return RedirectResponse(f"{PATH}/settlements/{claim_id}", status_code=303)
 
 
