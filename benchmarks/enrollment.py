@@ -131,7 +131,7 @@ def main() -> None:
     timed("benefit_starts", t, cpu)
 
     t, cpu = time.perf_counter(), time.process_time()
-    rows = history.rows(persons, starts["person_id"], "enrollments")
+    rows = history.enrolment_rows(persons, enrollments, [LAST])
     caps = major_caps(policy, history, rows, LAST)
     timed("major_caps", t, cpu)
 
