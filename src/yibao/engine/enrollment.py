@@ -91,7 +91,8 @@ class History:
     _held: np.ndarray | None = None  # the persons' categories, bit i = CATEGORIES[i]
     _birth: np.ndarray | None = None  # the persons' birth dates as day numbers
     _source: pl.DataFrame | None = None  # the enrolments built from
-    _source_rows: np.ndarray | None = None  # the person row of each of them, -1: not resident
+    _source_resident: np.ndarray | None = None  # which of them are resident enrolments
+    _source_rows: np.ndarray | None = None  # the person row of each resident one
 
     def column(self, year: int) -> int:
         return year - self.first_year
@@ -119,10 +120,12 @@ class History:
         if pick is None:
             pick = enrollments.select(resident_of(years))["_pick"].to_numpy()
         if (enrollments is self._source and self._source_rows is not None
+                and self._source_resident is not None
                 and persons.height == self.enrolled.shape[1]):
-            rows: np.ndarray = self._source_rows[pick]
-            if rows.size == 0 or rows.min() >= 0:
-                return rows.astype(np.int64)
+            of_resident = pick[self._source_resident]
+            if np.count_nonzero(of_resident) == np.count_nonzero(pick):  # all picked resident
+                rows: np.ndarray = self._source_rows[of_resident]
+                return rows
         return self.rows(persons, enrollments["person_id"], "enrollments", pick)
 
     def birth_days(self, persons: pl.DataFrame) -> np.ndarray:
@@ -190,8 +193,7 @@ def build_history(persons: pl.DataFrame, enrollments: pl.DataFrame,
                 np.zeros(shape[0], bool), Follower(persons["person_id"]))
     rows = h.rows(persons, enrollments["person_id"], "enrollments", resident,
                   _hashes_of(enrol) if hashed else None)
-    h._source, h._source_rows = enrollments, np.full(enrollments.height, -1, np.int32)
-    h._source_rows[resident] = rows
+    h._source, h._source_resident, h._source_rows = enrollments, resident, rows
     _add_into(h.enrolled, h.basic, h.major, year, resident, lo, rows, _NONE, _NONE,
               np.zeros(shape[0], bool))
     if results is not None and paid is not None:
