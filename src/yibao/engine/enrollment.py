@@ -31,7 +31,7 @@ from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES, ConcentratedPeriod
 
 __all__ = ["WAITING_REASONS", "History", "benefit_starts", "build_history",
-           "concentrated_window", "resident_of"]
+           "concentrated_window", "in_no_order", "resident_of"]
 _NO_DAY = NO_DAY
 _day = day_number
 
@@ -230,13 +230,29 @@ def _last_enrolled_before(enrolled: np.ndarray, first_year: int, rows: np.ndarra
     return last
 
 
+@njit(cache=True)
+def _descents(rows: np.ndarray) -> int:
+    """How many rows are below the one before."""
+    n = 0
+    for i in range(1, rows.shape[0]):
+        n += rows[i] < rows[i - 1]
+    return n
+
+
+def in_no_order(rows: np.ndarray, n_persons: int, passes: int = 1) -> bool:
+    """Many rows (a quarter of ``n_persons`` per pass or more) and not mostly ascending: a
+    pass over every person in their order, then picking the rows, reads the history
+    sequentially where following the rows would not."""
+    return (rows.size > _FEW and 4 * rows.size >= n_persons * passes
+            and 8 * _descents(rows) > rows.size)
+
+
 def _last_enrolled(history: History, rows: np.ndarray, year: np.ndarray,
                    present: list[int]) -> np.ndarray:
     """`_last_enrolled_before` of each enrolment; for many persons in no particular order,
-    worked out for every person in the persons' order (reading the history sequentially) and
-    then picked for the enrolments' rows."""
+    worked out for every person in the persons' order and then picked for the rows."""
     n_persons = history.enrolled.shape[1]
-    if rows.size <= _FEW or 4 * rows.size < n_persons * len(present):
+    if not in_no_order(rows, n_persons, len(present)):
         return _last_enrolled_before(history.enrolled, history.first_year, rows, year)
     last = np.empty(rows.size, np.int64)
     every = np.arange(n_persons)

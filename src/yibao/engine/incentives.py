@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from yibao.engine.enrollment import History
+from yibao.engine.enrollment import History, in_no_order
 from yibao.money import mul_bp
 from yibao.policy import Policy
-
-_FEW = 64  # up to this many persons, walked one by one
 
 
 @dataclass
@@ -47,9 +45,9 @@ def major_caps(policy: Policy, history: History, rows: np.ndarray, year: int) ->
     caps = np.array([reward_caps.get(y, -1) for y in history.years], np.int64)
     rows = rows.astype(np.int64, copy=False)
     counting = inc is not None and year >= inc.count_from
-    # many persons (in no particular order, perhaps): every person walked in the persons'
-    # order, reading the history sequentially, then picked for ``rows``
-    every = n > _FEW and 4 * n >= history.enrolled.shape[1]
+    # many persons in no particular order: every person walked in the persons' order,
+    # reading the history sequentially, then picked for ``rows``
+    every = in_no_order(rows, history.enrolled.shape[1])
     walked = _walk(
         history.enrolled, history.basic, history.settled, history.major, caps,
         np.arange(history.enrolled.shape[1]) if every else rows,
