@@ -3,8 +3,7 @@
 `enrollment.benefit_starts` gathers each enrolment's inputs (the person's last enrolled
 year, birth day and categories; the record's payment day, 职工医保 end and repaid years) and
 the rule's values for each year (`year_terms`); `waiting` then decides every enrolment in
-one pass. Dates are day numbers (days since 1970-01-01); calendar months follow the
-proleptic Gregorian calendar, as NumPy's datetime64 does.
+one pass. Dates are day numbers (days since 1970-01-01, `yibao.days`).
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import datetime as dt
 import numpy as np
 from numba import njit
 
+from yibao.days import civil, from_civil
 from yibao.policy import Resolved
 from yibao.policy.model import CATEGORIES
 
@@ -32,40 +32,16 @@ def day_number(d: dt.date) -> int:
 
 
 @njit(cache=True)
-def _civil(z: int) -> tuple[int, int, int]:
-    """(year, month, day) of day number ``z`` (H. Hinnant's civil_from_days)."""
-    z += 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (1 if month <= 2 else 0), month, day
-
-
-@njit(cache=True)
-def _from_civil(year: int, month: int, day: int) -> int:
-    """Day number of (year, month, day) (H. Hinnant's days_from_civil)."""
-    y = year - (1 if month <= 2 else 0)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-@njit(cache=True)
 def add_month_days(day: int, months: int) -> int:
     """Calendar months on a day number: the same day of the month, or the month's last day
     when it has none (31 August + 3 months = 30 November)."""
     if months == 0:
         return day
-    year, month, dom = _civil(day)
+    year, month, dom = civil(day)
     total = year * 12 + month - 1 + months
     ty, tm = total // 12, total % 12 + 1
-    first = _from_civil(ty, tm, 1)
-    length = (_from_civil(ty + 1, 1, 1) if tm == 12 else _from_civil(ty, tm + 1, 1)) - first
+    first = from_civil(ty, tm, 1)
+    length = (from_civil(ty + 1, 1, 1) if tm == 12 else from_civil(ty, tm + 1, 1)) - first
     return first + min(dom, length) - 1
 
 
