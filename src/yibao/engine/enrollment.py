@@ -250,24 +250,48 @@ def in_no_order(rows: np.ndarray, n_persons: int, passes: int = 1) -> bool:
             and 8 * _descents(rows) > rows.size)
 
 
-def _last_enrolled(history: History, rows: np.ndarray, year: np.ndarray,
-                   present: list[int]) -> np.ndarray:
-    """`_last_enrolled_before` of each enrolment; for many persons in no particular order,
-    worked out for every person in the persons' order and then picked for the rows."""
+@njit(cache=True)
+def _pick_packed(last_each: np.ndarray, first_year: int, birth: np.ndarray, held: np.ndarray,
+                 rows: np.ndarray, at: np.ndarray, last: np.ndarray, birth_out: np.ndarray,
+                 held_out: np.ndarray) -> None:
+    """For the enrolments ``at`` (all, when empty): their persons' last enrolled year, birth
+    day and held categories, packed per person into one word first so that each enrolment in
+    no order costs one cache miss, not three (birth: 32 bits; last: 16; held: 16)."""
+    packed = np.empty(birth.shape[0], np.int64)
+    for r in range(birth.shape[0]):
+        code = last_each[r] - first_year + 1 if last_each[r] >= 0 else 0
+        packed[r] = (birth[r] << 32) | (code << 16) | held[r]
+    n = at.shape[0] if at.shape[0] else rows.shape[0]
+    for k in range(n):
+        i = at[k] if at.shape[0] else k
+        p = packed[rows[i]]
+        code = (p >> 16) & 0xFFFF
+        last[i] = code - 1 + first_year if code else -1
+        birth_out[i] = p >> 32
+        held_out[i] = p & 0xFFFF
+
+
+def _person_terms(history: History, persons: pl.DataFrame, rows: np.ndarray, year: np.ndarray,
+                  present: list[int], codes: list[str]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each enrolment's person's last enrolled year before the enrolment's (`_last_enrolled_
+    before`), birth day and held ``codes``; for many persons in no particular order, worked
+    out for every person in the persons' order and then picked for the rows."""
     n_persons = history.enrolled.shape[1]
-    if not in_no_order(rows, n_persons, len(present)):
-        return _last_enrolled_before(history.enrolled, history.first_year, rows, year)
-    last = np.empty(rows.size, np.int64)
+    birth = history.birth_days(persons)
+    if not in_no_order(rows, n_persons, len(present)) or len(codes) > 16:
+        return (_last_enrolled_before(history.enrolled, history.first_year, rows, year),
+                birth[rows], history.held(persons, rows, codes))
     every = np.arange(n_persons)
+    held = history.held(persons, every, codes)
+    out = np.empty(rows.size, np.int64), np.empty(rows.size, np.int64), np.empty(rows.size,
+                                                                                 np.int64)
     for y in present:
         each = _last_enrolled_before(history.enrolled, history.first_year, every,
                                      np.array([y], np.int64))
-        if len(present) == 1:
-            last = each[rows]
-        else:
-            at = np.flatnonzero(year == y)
-            last[at] = each[rows[at]]
-    return last
+        at = np.flatnonzero(year == y) if len(present) > 1 else _NONE
+        _pick_packed(each, history.first_year, birth, held, rows, at, *out)
+    return out
 
 
 def concentrated_window(window: ConcentratedPeriod, year: int) -> tuple[int, int]:
@@ -336,8 +360,8 @@ def benefit_starts(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFr
                for y, on in resolved.items()}
     first_year, terms = year_terms(resolved, exempt_codes, windows)
     start, months, reason = waiting(
-        year, first_year, terms, _last_enrolled(history, rows, year, present),
-        history.birth_days(persons)[rows], history.held(persons, rows, exempt_codes),
+        year, first_year, terms, *_person_terms(history, persons, rows, year, present,
+                                                exempt_codes),
         res["_paid"].to_numpy().astype(np.int64, copy=False),
         res["_employee_end"].to_numpy().astype(np.int64, copy=False),
         res["_repaid"].to_numpy().astype(np.int64, copy=False))
