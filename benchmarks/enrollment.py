@@ -10,8 +10,9 @@ major sums; a person-year with no row is a zero-claim year). Cached as Parquet i
 /tmp/yibao-bench/enrollment-<N>/ (generation is not timed; nothing is committed).
 
 Timed, for the last year: ``build_history`` (enrolments + results → dense matrices),
-``benefit_starts``, ``major_caps`` for every person enrolled in the year, and ``finance``
-(given those benefit starts for its columns, so nothing is worked out twice). Prints each
+``benefit_starts``, ``major_caps`` for every person enrolled in the year (their rows as the
+history kept them), and ``finance`` (given those benefit starts for its columns, so nothing
+is worked out twice). Prints each
 phase's wall and CPU time, the total, the load average (the machine may be shared), the RSS
 before the timed phases, the highest RSS sampled during them, and the process's RSS
 high-water mark (which includes generating the data on a first run).
