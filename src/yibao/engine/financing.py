@@ -12,7 +12,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from yibao.engine.enrollment import History, benefit_starts
+from yibao.engine.enrollment import History, benefit_starts, resident_of
 from yibao.money import mul_bp
 from yibao.policy import Policy
 
@@ -41,12 +41,12 @@ def finance(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame, ye
     ``starts``: ``benefit_starts(policy, persons, enrollments, history, [year])`` when the
     caller has already worked it out (the same rows in the same order); else it is worked out.
     """
-    res = enrollments.select("person_id", "year", "region", "contribution_paid",
-                             _pick=((pl.col("scheme") == "resident") & (pl.col("year") == year))
-                             .fill_null(False)).filter(pl.col("_pick"))
+    every = enrollments.select("person_id", "year", "region", "contribution_paid",
+                               resident_of([year]))
+    res = every.filter(pl.col("_pick"))
     on = policy.resolve(dt.date(year, 1, 1))
     standard = int(on.get("financing.individual_contribution"))
-    rows = history.rows(persons, res["person_id"], "enrollments")
+    rows = history.enrolment_rows(persons, enrollments, [year], every["_pick"].to_numpy())
     rules = list(on.get("financing.assistance_subsidy").items())
     # per set of assistance categories held (bit i: rules[i]): the amount and the category,
     # the first listed winning; then one gather per enrolment

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from yibao.engine.enrollment import History
+from yibao.engine.enrollment import History, in_no_order
 from yibao.money import mul_bp
 from yibao.policy import Policy
 
@@ -45,10 +45,16 @@ def major_caps(policy: Policy, history: History, rows: np.ndarray, year: int) ->
     caps = np.array([reward_caps.get(y, -1) for y in history.years], np.int64)
     rows = rows.astype(np.int64, copy=False)
     counting = inc is not None and year >= inc.count_from
-    enrolled, consecutive, zero_years, after_break = _walk(
-        history.enrolled, history.basic, history.settled, history.major, caps, rows,
+    # many persons in no particular order: every person walked in the persons' order,
+    # reading the history sequentially, then picked for ``rows``
+    every = in_no_order(rows, history.enrolled.shape[1])
+    walked = _walk(
+        history.enrolled, history.basic, history.settled, history.major, caps,
+        np.arange(history.enrolled.shape[1]) if every else rows,
         history.first_year, year, inc.count_from if counting and inc is not None else year,
         bool(inc is not None and inc.zero_claim_reset_on_break), counting)
+    enrolled, consecutive, zero_years, after_break = (
+        tuple(a[rows] for a in walked) if every else walked)
     zeros = np.zeros(n, np.int64)
     terms = CapTerms(year, base, enrolled, zeros, zeros.copy(), zeros.copy(), zeros.copy(),
                      np.zeros(n, bool), np.full(n, base, np.int64))

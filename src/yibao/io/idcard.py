@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from yibao.days import yyyymmdd as days_yyyymmdd
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")
@@ -90,21 +92,9 @@ def embedded_birth(matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
 
 
 def yyyymmdd(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Days since 1970-01-01 as the integer YYYYMMDD (proleptic Gregorian), vectorised.
-
-    H. Hinnant's civil_from_days, in integer arithmetic: NumPy's datetime64 → year/month
-    conversions are several times slower.
-    """
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return np.asarray(year * 10000 + month * 100 + day)
+    """Days since 1970-01-01 as the integer YYYYMMDD (proleptic Gregorian), `days.yyyymmdd`."""
+    out: npt.NDArray[np.int64] = days_yyyymmdd(np.asarray(days, np.int64))
+    return out
 
 
 def dates_yyyymmdd(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
