@@ -12,8 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.errors import InputError
 from yibao.store.auth import (
+    LOCKOUT_FAILURES,
+    LOCKOUT_WINDOW,
     add_user,
     hash_secret,
+    locked_out,
     login,
     token_hash,
     user_for_token,
@@ -116,3 +119,52 @@ def test_add_user_checks_everything_at_once(auth: dict[str, dict[str, str]],
     with db.begin() as s:
         add_user(s, name, "analyst", SECRET, by="admin")
     assert [a.action for a in audits(db, name)] == ["add_user"]
+
+
+def _login(client: TestClient, username: str, secret: str) -> tuple[int, str]:
+    r = client.post("/v1/auth/token", json={"username": username, "secret": secret})
+    return r.status_code, r.json()["error"]["code"] if r.status_code != 200 else ""
+
+
+def _new_user(db: sessionmaker[Session]) -> str:
+    username = new_id("u")
+    with db.begin() as s:
+        add_user(s, username, "analyst", SECRET)
+    return username
+
+
+def test_five_failed_logins_in_a_row_lock_the_username_even_for_the_right_secret(
+        client: TestClient, db: sessionmaker[Session]) -> None:
+    """LOCKOUT_FAILURES (5) wrong secrets in a row, each answered BAD_CREDENTIALS; the sixth
+    attempt, with the right secret, is LOGIN_LOCKED and audited as a failure with its code;
+    16 minutes on (past the 15-minute window) the username is free again."""
+    username = _new_user(db)
+    for _ in range(LOCKOUT_FAILURES):
+        assert _login(client, username, "wrong secret") == (401, "BAD_CREDENTIALS")
+    assert _login(client, username, SECRET) == (401, "LOGIN_LOCKED")
+    failed = audits(db, username, "login_failed")
+    assert [e.detail["code"] for e in failed] == ["BAD_CREDENTIALS"] * 5 + ["LOGIN_LOCKED"]
+    later = dt.datetime.now(dt.UTC) + LOCKOUT_WINDOW + dt.timedelta(minutes=1)
+    with db.begin() as s:
+        assert locked_out(s, username)
+        assert not locked_out(s, username, later)
+        token, _ = login(s, username, SECRET, at=later)
+    assert token
+
+
+def test_a_successful_login_starts_the_count_again(client: TestClient,
+                                                   db: sessionmaker[Session]) -> None:
+    """4 failures, a success, 4 failures: never 5 in a row, so the right secret still works."""
+    username = _new_user(db)
+    for _ in range(2):
+        for _ in range(LOCKOUT_FAILURES - 1):
+            assert _login(client, username, "wrong secret") == (401, "BAD_CREDENTIALS")
+        assert _login(client, username, SECRET) == (200, "")
+
+
+def test_an_unknown_username_locks_alike(client: TestClient) -> None:
+    """No probing by the lockout either: a name that is no user's answers as a user's would."""
+    username = new_id("nobody")
+    for _ in range(LOCKOUT_FAILURES):
+        assert _login(client, username, SECRET) == (401, "BAD_CREDENTIALS")
+    assert _login(client, username, SECRET) == (401, "LOGIN_LOCKED")

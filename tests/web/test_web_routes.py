@@ -90,6 +90,22 @@ def test_login_refuses_a_wrong_secret_and_audits_it(city: City, anonymous: TestC
     anonymous.cookies.clear()
 
 
+def test_login_says_when_the_username_is_locked(anonymous: TestClient) -> None:
+    """After five failures in a row the console says the username is locked (LOGIN_LOCKED),
+    not that the secret is wrong."""
+    answers = []
+    for _ in range(6):
+        page = anonymous.get("/console/login")
+        csrf = re.search(r'name="csrf" value="([^"]*)"', page.text)
+        assert csrf is not None
+        r = anonymous.post("/console/login", data={"username": "locked-out-user",
+                                                   "secret": "wrong wrong",
+                                                   "csrf": csrf.group(1)})
+        answers.append((r.status_code, "登录失败次数过多" in r.text, "用户名或密码错误" in r.text))
+    assert answers == [(401, False, True)] * 5 + [(401, True, False)]
+    anonymous.cookies.clear()
+
+
 def test_login_without_its_csrf_cookie_is_refused(anonymous: TestClient) -> None:
     anonymous.cookies.clear()
     r = anonymous.post("/console/login", data={"username": "admin", "secret": SECRET,

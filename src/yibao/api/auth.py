@@ -12,7 +12,7 @@ from yibao.api.deps import SessionDep, StateDep
 from yibao.api.errors import error_response
 from yibao.api.models import TokenOut, TokenRequest, errors
 from yibao.store.audit import audit
-from yibao.store.auth import AuthError, login
+from yibao.store.auth import LOGIN_FAILED, AuthError, login
 from yibao.store.models import User
 
 router = APIRouter(prefix="/v1/auth", tags=["auth 登录"])
@@ -25,7 +25,8 @@ def attempt_login(session: Session, username: str, secret: str,
     try:
         return login(session, username, secret, ttl)
     except AuthError as exc:
-        audit(session, username, "login_failed", username)
+        audit(session, username, LOGIN_FAILED, username,
+              {"code": exc.code})
         return exc
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from yibao.errors import InputError, Problem, YibaoError, fail
 from yibao.store.audit import audit, now
-from yibao.store.models import Token, User
+from yibao.store.models import AuditEntry, Token, User
 
 ROLES = ("admin", "clerk", "analyst", "auditor")
 #: Roles that may post settlements and reversals.
@@ -37,6 +37,13 @@ UNMASK_ROLES = frozenset({"admin", "auditor"})
 FINANCE_ROLES = frozenset({"admin", "analyst", "auditor"})
 DEFAULT_TTL = dt.timedelta(hours=8)
 MIN_SECRET = 8
+#: After this many failed logins of one username in a row, each within ``LOCKOUT_WINDOW`` of
+#: now, the next attempts are refused without the secret being checked (LOGIN_LOCKED) until
+#: the oldest of them is older than the window: a guesser gets 5 tries per quarter hour.
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = dt.timedelta(minutes=15)
+#: The audit actions of a login (``attempt_login`` records failures, ``login`` successes).
+LOGIN_OK, LOGIN_FAILED = "login", "login_failed"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _SALT_BYTES, _KEY_BYTES = 16, 32
 
@@ -122,14 +129,32 @@ def authenticate(session: Session, username: str, secret: str) -> User:
     return user
 
 
+def locked_out(session: Session, username: str, at: dt.datetime | None = None) -> bool:
+    """Whether the username's last ``LOCKOUT_FAILURES`` login attempts all failed within
+    ``LOCKOUT_WINDOW`` of ``at`` (read from the audit log; a username that is no user's locks
+    the same way, so the answer tells nothing of who exists)."""
+    last = session.execute(
+        select(AuditEntry.action, AuditEntry.at)
+        .where(AuditEntry.target == username, AuditEntry.action.in_((LOGIN_OK, LOGIN_FAILED)))
+        .order_by(AuditEntry.id.desc()).limit(LOCKOUT_FAILURES)).all()
+    return (len(last) == LOCKOUT_FAILURES and all(a == LOGIN_FAILED for a, _ in last)
+            and _aware(last[-1][1]) > (at or now()) - LOCKOUT_WINDOW)
+
+
 def login(session: Session, username: str, secret: str, ttl: dt.timedelta = DEFAULT_TTL,
           at: dt.datetime | None = None) -> tuple[str, dt.datetime]:
-    """A new token for the user and its expiry; only the token's hash is stored."""
+    """A new token for the user and its expiry; only the token's hash is stored. Refused
+    (LOGIN_LOCKED) while the username is ``locked_out``, whatever the secret."""
+    if locked_out(session, username, at):
+        raise fail(AuthError, "LOGIN_LOCKED",
+                   f"登录失败次数过多，请 {LOCKOUT_WINDOW.seconds // 60} 分钟后再试 / too many "
+                   f"failed logins: try again in {LOCKOUT_WINDOW.seconds // 60} minutes",
+                   "", "username")
     user = authenticate(session, username, secret)
     token = secrets.token_urlsafe(32)
     expires = (at or now()) + ttl
     session.add(Token(token_hash=token_hash(token), username=user.username, expires_at=expires))
-    audit(session, user.username, "login", user.username, {"expires_at": expires.isoformat()})
+    audit(session, user.username, LOGIN_OK, user.username, {"expires_at": expires.isoformat()})
     return token, expires
 
 

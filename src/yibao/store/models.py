@@ -189,6 +189,8 @@ class AuditEntry(Base):
     """Append-only audit log: every write and every read of an unmasked 身份证号."""
 
     __tablename__ = "audit_log"
+    #: a login looks up the username's latest entries (``store.auth.locked_out``)
+    __table_args__ = (Index("ix_audit_log_target_id", "target", "id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

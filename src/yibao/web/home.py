@@ -55,7 +55,8 @@ def login_post(request: Request, session: SessionDep, state: StateDep,
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
     outcome = attempt_login(session, username, secret, state.token_ttl)
     if isinstance(outcome, AuthError):
-        return _login_page(request, next, "用户名或密码错误", 401)
+        return _login_page(request, next, "登录失败次数过多，请稍后再试"
+                           if outcome.code == "LOGIN_LOCKED" else "用户名或密码错误", 401)
     token, _expires = outcome
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(response, request, TOKEN_COOKIE, token, int(state.token_ttl.total_seconds()))

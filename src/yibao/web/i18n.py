@@ -26,6 +26,7 @@ EN: dict[str, str] = {
     "退出": "Log out",
     "登录": "Log in",
     "用户名或密码错误": "Wrong username or secret",
+    "登录失败次数过多，请稍后再试": "Too many failed logins: try again later",
     "用户名": "Username",
     "密码": "Secret",
     "语言": "Language",
