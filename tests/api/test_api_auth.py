@@ -168,3 +168,19 @@ def test_an_unknown_username_locks_alike(client: TestClient) -> None:
     for _ in range(LOCKOUT_FAILURES):
         assert _login(client, username, SECRET) == (401, "BAD_CREDENTIALS")
     assert _login(client, username, SECRET) == (401, "LOGIN_LOCKED")
+
+
+def test_a_login_deletes_the_users_expired_tokens_only(db: sessionmaker[Session]) -> None:
+    """Three tokens: one expired an hour ago, one live, then a new login: the expired one is
+    gone, the live one and the new one stay (stored as hashes)."""
+    username = _new_user(db)
+    t0 = dt.datetime.now(dt.UTC)
+    with db.begin() as s:
+        old, _ = login(s, username, SECRET, dt.timedelta(hours=1), at=t0 - dt.timedelta(hours=2))
+        live, _ = login(s, username, SECRET, dt.timedelta(hours=8), at=t0 - dt.timedelta(hours=1))
+    with db.begin() as s:
+        new, _ = login(s, username, SECRET, dt.timedelta(hours=8), at=t0)
+    with db.begin() as s:
+        kept = set(s.scalars(select(Token.token_hash).where(Token.username == username)))
+    assert kept == {token_hash(live), token_hash(new)}
+    assert token_hash(old) not in kept

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from yibao.errors import InputError, Problem, YibaoError, fail
@@ -143,7 +143,8 @@ def locked_out(session: Session, username: str, at: dt.datetime | None = None) -
 
 def login(session: Session, username: str, secret: str, ttl: dt.timedelta = DEFAULT_TTL,
           at: dt.datetime | None = None) -> tuple[str, dt.datetime]:
-    """A new token for the user and its expiry; only the token's hash is stored. Refused
+    """A new token for the user and its expiry; only the token's hash is stored, and the
+    user's expired tokens are deleted. Refused
     (LOGIN_LOCKED) while the username is ``locked_out``, whatever the secret."""
     if locked_out(session, username, at):
         raise fail(AuthError, "LOGIN_LOCKED",
@@ -152,7 +153,11 @@ def login(session: Session, username: str, secret: str, ttl: dt.timedelta = DEFA
                    "", "username")
     user = authenticate(session, username, secret)
     token = secrets.token_urlsafe(32)
-    expires = (at or now()) + ttl
+    when = at or now()
+    expires = when + ttl
+    # the user's expired tokens go as a new one comes: the table holds live tokens only
+    session.execute(delete(Token).where(Token.username == user.username,
+                                        Token.expires_at <= when))
     session.add(Token(token_hash=token_hash(token), username=user.username, expires_at=expires))
     audit(session, user.username, LOGIN_OK, user.username, {"expires_at": expires.isoformat()})
     return token, expires
