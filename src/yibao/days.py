@@ -4,8 +4,17 @@ civil_from_days and days_from_civil, in integer arithmetic)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 from numba import njit
+
+EPOCH = dt.date(1970, 1, 1)
+
+
+def day_number(d: dt.date) -> int:
+    """The day number of a date."""
+    return (d - EPOCH).days
 
 
 @njit(cache=True)

@@ -16,13 +16,13 @@ import numpy as np
 import polars as pl
 from numba import njit
 
+from yibao.days import day_number
 from yibao.engine.follow import Follower, hash_exprs
 from yibao.engine.order import person_index
 from yibao.engine.terms import list_mask
 from yibao.engine.waiting import (
     NO_DAY,
     WAITING_REASONS,
-    day_number,
     exempt_codes_of,
     waiting,
     year_terms,

@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yibao.days import day_number
 from yibao.engine import codes
 from yibao.engine import kernel as K
 from yibao.engine.codes import code_text, small_ints, strict_codes, text_codes
@@ -61,10 +62,6 @@ def covered_region(policy_region: str) -> str:
 def _days(series: pl.Series) -> np.ndarray:
     """Dates as int32 day numbers (days since 1970-01-01)."""
     return series.cast(pl.Int32).to_numpy()
-
-
-def _day(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
 
 
 def _person_year_rows(g_person: np.ndarray, g_year: np.ndarray, rows: np.ndarray,
@@ -175,7 +172,7 @@ def claim_side(persons: pl.DataFrame, enrollments: pl.DataFrame,
     first_year = (dt.date(1970, 1, 1) + dt.timedelta(days=day_min)).year
     last_day = dt.date(1970, 1, 1) + dt.timedelta(days=day_max)
     years = range(first_year, last_day.year + 1)
-    year_start = np.array([_day(dt.date(y, 1, 1)) for y in [*years, years.stop]], np.int64)
+    year_start = np.array([day_number(dt.date(y, 1, 1)) for y in [*years, years.stop]], np.int64)
     group_start, g_person, g_yidx = K.person_year_groups(sc.key, sc.day_bits, sc.day0,
                                                          year_start)
     return ClaimSide((persons, enrollments, claims), visit, level, person_rows, settle_day, sc,

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from yibao.days import day_number
 from yibao.engine import kernel as K
 from yibao.engine.codes import small_ints, strict_codes
 from yibao.engine.settlement import _NO_DEATH, _maternity_problems, covered_region
-from yibao.engine.terms import day_number, group_terms, policy_terms
+from yibao.engine.terms import group_terms, policy_terms
 from yibao.policy import Policy
 from yibao.policy.model import CATEGORIES
 

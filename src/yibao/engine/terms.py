@@ -20,6 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yibao.days import day_number
 from yibao.engine import codes as engine_codes
 from yibao.engine.kernel import VISIT_CODES
 from yibao.money import mul_bp
@@ -37,12 +38,7 @@ ANNUAL_KEYS = [
     "major.include_basic_deductible", "major.cap", "major.visit_types", "major.tilt",
     "assistance.categories", "assistance.visit_types",
 ]
-EPOCH = dt.date(1970, 1, 1)
 CATEGORY_BIT = {c: 1 << i for i, c in enumerate(CATEGORIES)}
-
-
-def day_number(d: dt.date) -> int:
-    return (d - EPOCH).days
 
 
 @dataclass

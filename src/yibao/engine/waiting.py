@@ -13,7 +13,7 @@ import datetime as dt
 import numpy as np
 from numba import njit
 
-from yibao.days import civil, from_civil
+from yibao.days import civil, day_number, from_civil
 from yibao.policy import Resolved
 from yibao.policy.model import CATEGORIES
 
@@ -25,10 +25,6 @@ NO_DAY = int(np.iinfo(np.int32).min)  # an unknown date
 # the columns of `year_terms`, one row per year
 (_EXEMPT_MASK, _GRACE, _WINDOW_START, _WINDOW_END, _NEWBORN_EXEMPT, _BORN_FROM, _PER_BREAK,
  _FREE_BREAKS, _FIXED, _LONG_YEARS, _LONG_MIN, _JAN1) = range(12)
-
-
-def day_number(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
 
 
 @njit(cache=True)
