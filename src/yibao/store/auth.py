@@ -144,13 +144,12 @@ def locked_out(session: Session, username: str, at: dt.datetime | None = None) -
 def login(session: Session, username: str, secret: str, ttl: dt.timedelta = DEFAULT_TTL,
           at: dt.datetime | None = None) -> tuple[str, dt.datetime]:
     """A new token for the user and its expiry; only the token's hash is stored, and the
-    user's expired tokens are deleted. Refused
-    (LOGIN_LOCKED) while the username is ``locked_out``, whatever the secret."""
+    user's expired tokens are deleted. Refused (LOGIN_LOCKED) while the username is
+    ``locked_out``, whatever the secret."""
     if locked_out(session, username, at):
-        raise fail(AuthError, "LOGIN_LOCKED",
-                   f"登录失败次数过多，请 {LOCKOUT_WINDOW.seconds // 60} 分钟后再试 / too many "
-                   f"failed logins: try again in {LOCKOUT_WINDOW.seconds // 60} minutes",
-                   "", "username")
+        minutes = LOCKOUT_WINDOW.seconds // 60
+        raise fail(AuthError, "LOGIN_LOCKED", f"登录失败次数过多，请 {minutes} 分钟后再试 / too "
+                   f"many failed logins: try again in {minutes} minutes", "", "username")
     user = authenticate(session, username, secret)
     token = secrets.token_urlsafe(32)
     when = at or now()

@@ -6,9 +6,9 @@ transaction (psycopg 3 on PostgreSQL, sqlite3 on SQLite), grouped as the settlem
 them: one batch reads (the caller's token, the person-year's accumulator row created if new and
 locked, its stored terms, the person and the year's enrolments, the claim as held and its
 postings), one batch writes (the claim, its posting, the audit entry, the new accumulators and,
-if asked, COMMIT). On PostgreSQL each batch is one pipeline: one round trip, the statements
-prepared by psycopg once they repeat. On SQLite the statements run one after the other in
-the database lock taken at BEGIN.
+if asked, COMMIT). On PostgreSQL each batch is one query string, one round trip, of
+``EXECUTE``s of statements this module prepares once per connection. On SQLite the statements
+run one after the other in the database lock taken at BEGIN.
 
 Everything that differs by database is in ``Driver``: the placeholder, the row lock, the
 pipeline, and how dates, times and JSON travel (SQLite holds them as SQLAlchemy writes them:
@@ -199,7 +199,7 @@ class Driver:
     def _run_sqlite(self, steps: Sequence[Step], commit: bool) -> list[list[tuple[Any, ...]]]:
         out = []
         for text, params in steps:
-            cursor = self.raw.execute(text.replace("%s", "?"), params)
+            cursor = self.raw.execute(self.sql(text), params)
             out.append(cursor.fetchall() if text.startswith("SELECT") else [])
             cursor.close()
         if commit:
