@@ -1,4 +1,4 @@
-"""Arrow/Polars columns built straight from NumPy buffers, and the day arithmetic of synth.
+"""Arrow/Polars columns built straight from NumPy buffers, and synth's year bounds.
 
 Synthetic frames have millions of rows: ids, dates and code columns are assembled from byte
 matrices and index arrays here, never from a Python object per row.
@@ -14,6 +14,8 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
+from yibao.days import day_number
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -21,14 +23,10 @@ U8 = npt.NDArray[np.uint8]
 Ints = npt.NDArray[np.signedinteger[Any]]
 
 
-def epoch_day(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
-
-
 def year_days(year: int) -> tuple[int, int]:
     """1 January as days since 1970-01-01, and the number of days in the year."""
-    jan1 = epoch_day(dt.date(year, 1, 1))
-    return jan1, epoch_day(dt.date(year + 1, 1, 1)) - jan1
+    jan1 = day_number(dt.date(year, 1, 1))
+    return jan1, day_number(dt.date(year + 1, 1, 1)) - jan1
 
 
 #: "0000" .. "9999" as little-endian uint32 words: four ASCII digits per table look-up

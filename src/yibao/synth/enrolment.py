@@ -17,11 +17,12 @@ from functools import cache
 import numpy as np
 import polars as pl
 
+from yibao.days import day_number
 from yibao.engine.enrollment import build_history, concentrated_window
 from yibao.engine.financing import finance
 from yibao.errors import PolicyError
 from yibao.policy import Policy, load_policy, shipped_regions
-from yibao.synth.columns import BOOL, I64, dates, epoch_day, year_days
+from yibao.synth.columns import BOOL, I64, dates, year_days
 from yibao.synth.population import People
 from yibao.synth.tables import CATEGORIES
 
@@ -80,7 +81,7 @@ def terms(policy_region: str, year: int) -> Terms:
             period = policy.resolve(dt.date(y, 1, 1)).get("enrollment.concentrated_period")
         except PolicyError:
             continue
-        jan1 = epoch_day(dt.date(year, 1, 1))
+        jan1 = day_number(dt.date(year, 1, 1))
         first, last = concentrated_window(period, year)
         return Terms(first - jan1, last - jan1, rows["due"].to_numpy().astype(np.int64))
     raise ValueError(f"policy {policy_region} has no financing figures for {year} or after")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from yibao.days import day_number
 from yibao.synth.columns import (
     BOOL,
     F64,
@@ -21,7 +22,6 @@ from yibao.synth.columns import (
     ascii_series,
     coded,
     dates,
-    epoch_day,
     list_series,
     numbered,
     put_digits,
@@ -126,7 +126,7 @@ def draw_people(rng: np.random.Generator, region: str, geo: Geography, year: int
     member[assist >= 0, assist[assist >= 0]] = True
     at_school = rng.random(n) < np.where(age <= 18, 0.9, 0.6)
     member[:, CATEGORIES.index("student")] = (age >= 6) & (age <= 22) & at_school
-    member[:, CATEGORIES.index("newborn")] = birth >= epoch_day(dt.date(year - 1, 1, 1))
+    member[:, CATEGORIES.index("newborn")] = birth >= day_number(dt.date(year - 1, 1, 1))
     member[:, CATEGORIES.index("residence_permit")] = rng.random(n) < 0.02
     prevalence = np.stack([np.interp(age, CHRONIC_AGES, p) for p in CHRONIC_PREVALENCE], axis=1)
     chronic = rng.random((n, len(CHRONIC))) < prevalence
