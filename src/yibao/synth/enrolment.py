@@ -17,7 +17,6 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from yibao.days import day_number
 from yibao.engine.enrollment import build_history, concentrated_window
 from yibao.engine.financing import finance
 from yibao.errors import PolicyError
@@ -81,7 +80,7 @@ def terms(policy_region: str, year: int) -> Terms:
             period = policy.resolve(dt.date(y, 1, 1)).get("enrollment.concentrated_period")
         except PolicyError:
             continue
-        jan1 = day_number(dt.date(year, 1, 1))
+        jan1, _ = year_days(year)
         first, last = concentrated_window(period, year)
         return Terms(first - jan1, last - jan1, rows["due"].to_numpy().astype(np.int64))
     raise ValueError(f"policy {policy_region} has no financing figures for {year} or after")
