@@ -108,7 +108,7 @@ class CpuMeter:
 
 
 def _run(port: int, token: str,
-         work: list[list[bytes]]) -> tuple[float, np.ndarray, np.ndarray]:
+         work: list[list[bytes]]) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Each client a thread with one keep-alive connection (``http.client``, TCP_NODELAY as
     a desk system would set it), the request bodies serialised beforehand: the client's own
     CPU per request is a few tens of microseconds, so it takes little from the server."""
@@ -137,7 +137,8 @@ def _run(port: int, token: str,
         parts = list(pool.map(client, work))
     sent = np.array([t - start for part in parts for t, _ in part])
     lats = np.array([x for part in parts for _, x in part])
-    return time.perf_counter() - start, lats, sent
+    who = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    return time.perf_counter() - start, lats, sent, who
 
 
 def _work(claims: pl.DataFrame, persons: list[str], clients: int,
@@ -159,17 +160,19 @@ def _work(claims: pl.DataFrame, persons: list[str], clients: int,
     return [w for w in per_client if w], taken
 
 
-def _print_tails(tails: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
-    """The slow end of each level's latencies, and whether the slowest 1 % came together (a
-    stall that every request in flight waits out) or spread over the run (queueing)."""
+def _print_tails(tails: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """The slow end of each level's latencies; whether the slowest 1 % came together (a
+    stall that every request in flight waits out) or spread over the run (queueing); and
+    each client's median (clients whose connections one server worker holds wait longer)."""
     print(f"{'clients':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}  "
-          "slowest 1 %: sent in how many 50 ms windows")
-    for label, lat, sent in tails:
+          "slowest 1 %: sent in how many 50 ms windows; median ms of each client")
+    for label, lat, sent, who in tails:
         slow = sent[lat >= np.percentile(lat, 99)]
         windows = np.unique((slow / 0.05).astype(np.int64)).size
         print(f"{label:>8} {np.percentile(lat, 90) * 1e3:>8.1f} "
               f"{np.percentile(lat, 99) * 1e3:>8.1f} {np.percentile(lat, 99.9) * 1e3:>9.1f} "
-              f"{lat.max() * 1e3:>8.1f}  {slow.size} requests in {windows}")
+              f"{lat.max() * 1e3:>8.1f}  {slow.size} requests in {windows}; "
+              + " ".join(f"{np.median(lat[who == c]) * 1e3:.1f}" for c in np.unique(who)))
 
 
 def main() -> None:
@@ -224,7 +227,7 @@ def main() -> None:
               "backends, this client")
         print(f"{'clients':>8} {'claims':>8} {'seconds':>8} {'claims/s':>9} {'p50 ms':>8} "
               f"{'p99 ms':>8} {'server':>9} {'postgres':>8} {'client':>8}")
-        tails: list[tuple[str, np.ndarray, np.ndarray]] = []
+        tails: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
         levels = [(f"{c}", c, args.claims_per_level) for c in
                   (int(c) for c in args.clients.split(","))]
         if args.warm_up:
@@ -233,13 +236,13 @@ def main() -> None:
             work, taken = _work(claims, persons[used:], clients, budget)
             used += taken
             before = meter.read()
-            seconds, lat, sent = _run(port, token, work)
+            seconds, lat, sent, who = _run(port, token, work)
             after = meter.read()
             cpu = {k: (after[k] - before[k]) / lat.size * 1e3 for k in after}
             print(f"{label:>8} {lat.size:>8} {seconds:>8.2f} {lat.size / seconds:>9.0f} "
                   f"{np.percentile(lat, 50) * 1000:>8.1f} {np.percentile(lat, 99) * 1000:>8.1f} "
                   f"{cpu['server']:>9.2f} {cpu['postgres']:>8.2f} {cpu['client']:>8.2f}")
-            tails.append((label, lat, sent))
+            tails.append((label, lat, sent, who))
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
         if args.tail:
             _print_tails(tails)
