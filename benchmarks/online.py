@@ -107,13 +107,14 @@ class CpuMeter:
                 "client": me.ru_utime + me.ru_stime}
 
 
-def _run(port: int, token: str, work: list[list[bytes]]) -> tuple[float, np.ndarray]:
+def _run(port: int, token: str,
+         work: list[list[bytes]]) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Each client a thread with one keep-alive connection (``http.client``, TCP_NODELAY as
     a desk system would set it), the request bodies serialised beforehand: the client's own
     CPU per request is a few tens of microseconds, so it takes little from the server."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
-    def client(bodies: list[bytes]) -> list[float]:
+    def client(bodies: list[bytes]) -> list[tuple[float, float]]:
         lat = []
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.connect()
@@ -124,7 +125,7 @@ def _run(port: int, token: str, work: list[list[bytes]]) -> tuple[float, np.ndar
                 conn.request("POST", "/v1/settlements", body, headers)
                 r = conn.getresponse()
                 text = r.read()
-                lat.append(time.perf_counter() - t)
+                lat.append((t, time.perf_counter() - t))
                 if r.status not in (200, 201):
                     raise RuntimeError(f"{r.status} {text[:300]!r}")
         finally:
@@ -133,8 +134,11 @@ def _run(port: int, token: str, work: list[list[bytes]]) -> tuple[float, np.ndar
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
-        lats = [x for part in pool.map(client, work) for x in part]
-    return time.perf_counter() - start, np.array(lats)
+        parts = list(pool.map(client, work))
+    sent = np.array([t - start for part in parts for t, _ in part])
+    lats = np.array([x for part in parts for _, x in part])
+    who = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+    return time.perf_counter() - start, lats, sent, who
 
 
 def _work(claims: pl.DataFrame, persons: list[str], clients: int,
@@ -156,6 +160,21 @@ def _work(claims: pl.DataFrame, persons: list[str], clients: int,
     return [w for w in per_client if w], taken
 
 
+def _print_tails(tails: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> None:
+    """The slow end of each level's latencies; whether the slowest 1 % came together (a
+    stall that every request in flight waits out) or spread over the run (queueing); and
+    each client's median (clients whose connections one server worker holds wait longer)."""
+    print(f"{'clients':>8} {'p90 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'max ms':>8}  "
+          "slowest 1 %: sent in how many 50 ms windows; median ms of each client")
+    for label, lat, sent, who in tails:
+        slow = sent[lat >= np.percentile(lat, 99)]
+        windows = np.unique((slow / 0.05).astype(np.int64)).size
+        print(f"{label:>8} {np.percentile(lat, 90) * 1e3:>8.1f} "
+              f"{np.percentile(lat, 99) * 1e3:>8.1f} {np.percentile(lat, 99.9) * 1e3:>9.1f} "
+              f"{lat.max() * 1e3:>8.1f}  {slow.size} requests in {windows}; "
+              + " ".join(f"{np.median(lat[who == c]) * 1e3:.1f}" for c in np.unique(who)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims-per-level", type=int, default=2000)
@@ -164,6 +183,9 @@ def main() -> None:
     ap.add_argument("--warm-up", type=int, default=300,
                     help="claims settled first (8 clients, not counted): the workers load the "
                          "compiled kernel and the ICD-10 list on their first claims")
+    ap.add_argument("--tail", action="store_true",
+                    help="also print each level's latency tail: p90, p99.9, max, and when "
+                         "the slowest 1 %% of requests were sent")
     args = ap.parse_args()
     name = f"yibao_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG + "test", autocommit=True) as admin:
@@ -205,6 +227,7 @@ def main() -> None:
               "backends, this client")
         print(f"{'clients':>8} {'claims':>8} {'seconds':>8} {'claims/s':>9} {'p50 ms':>8} "
               f"{'p99 ms':>8} {'server':>9} {'postgres':>8} {'client':>8}")
+        tails: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
         levels = [(f"{c}", c, args.claims_per_level) for c in
                   (int(c) for c in args.clients.split(","))]
         if args.warm_up:
@@ -213,13 +236,16 @@ def main() -> None:
             work, taken = _work(claims, persons[used:], clients, budget)
             used += taken
             before = meter.read()
-            seconds, lat = _run(port, token, work)
+            seconds, lat, sent, who = _run(port, token, work)
             after = meter.read()
             cpu = {k: (after[k] - before[k]) / lat.size * 1e3 for k in after}
             print(f"{label:>8} {lat.size:>8} {seconds:>8.2f} {lat.size / seconds:>9.0f} "
                   f"{np.percentile(lat, 50) * 1000:>8.1f} {np.percentile(lat, 99) * 1000:>8.1f} "
                   f"{cpu['server']:>9.2f} {cpu['postgres']:>8.2f} {cpu['client']:>8.2f}")
+            tails.append((label, lat, sent, who))
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
+        if args.tail:
+            _print_tails(tails)
         results, differences = resettle(engine, load_policy("360400"), 2023)
         print(f"resettle 2023: {results.height} claims re-settled in batch, "
               f"{differences.height} differences")

@@ -133,3 +133,47 @@ def test_terms_worked_out_on_demand_equal_the_batch(engine: Engine, policy: Poli
     assert {k: v for k, v in batch.items() if k in online} == online
     with sessions(engine)() as s:
         assert len(s.scalars(select(Posting)).all()) == 4
+
+
+def test_a_person_year_with_no_resident_enrolment_needs_no_terms(
+        engine: Engine, policy: Policy) -> None:
+    """P3 has no 2025 enrolment and P4 is enrolled in 2026 only under 职工医保 (scheme
+    employee): neither claim has resident terms to work out (``person_year_terms`` finds no
+    enrolment in the region), so nothing is stored for them, and each is NOT_ENROLLED:
+    covered false, every payer 0, out of pocket the whole 900 yuan (SPEC §5.1), as in batch."""
+    _people(engine)
+    with sessions(engine).begin() as s:
+        s.add(Person(person_id="P4", id_number=None, sex="M", birth_date=dt.date(1980, 1, 1),
+                     death_date=None, region="360402", categories="", chronic=""))
+        s.flush()
+        s.add(Enrollment(person_id="P4", year=2026, region="360400", scheme="employee",
+                         paid_date=dt.date(2025, 10, 1), contribution_paid=40000,
+                         repaid_years=0, employee_end_date=None))
+    rows = [_settle(engine, policy, _claim("C-P3-25", "P3", dt.date(2025, 7, 1), "900.00")),
+            _settle(engine, policy, _claim("C-P4-26", "P4", dt.date(2026, 7, 1), "900.00"))]
+    for row in rows:
+        assert (row["covered"], row["reason"], row["basic"], row["major"], row["assistance"],
+                row["oop"]) == (False, "NOT_ENROLLED", 0, 0, 0, 90_000)
+    assert _terms(engine, policy) == {}  # none worked out: no refresh ran, none was needed
+    assert resettle(engine, policy, 2025)[1].height == 0  # online = batch
+    assert resettle(engine, policy, 2026)[1].height == 0
+
+
+def test_load_kernels_loads_what_working_out_terms_runs() -> None:
+    """In a fresh process no compiled kernel of the terms is loaded; after ``load_kernels``
+    the waiting-period and history kernels are (so a clerk's first claim does not wait while
+    the process loads them), and it stored nothing anywhere (it takes no database)."""
+    import subprocess
+    import sys
+
+    code = ("from yibao.engine import enrollment, waiting\n"
+            "from yibao.policy import load_policy\n"
+            "from yibao.store.terms import load_kernels\n"
+            "kernels = [waiting.waiting, enrollment._span]\n"
+            "print([len(k.signatures) for k in kernels])\n"
+            "load_kernels(load_policy('360400'), 2026)\n"
+            "print([len(k.signatures) for k in kernels])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[0] == "[0, 0]"
+    assert all(int(n) > 0 for n in out[1].strip("[]").split(","))

@@ -37,7 +37,7 @@ from yibao.store.frames import (
 )
 from yibao.store.models import Claim, Posting, User
 from yibao.store.online_sql import Driver, Held, read, settled_key, write
-from yibao.store.terms import Terms, policy_key, work_out_one
+from yibao.store.terms import NOT_ENROLLED, Terms, policy_key, work_out_one
 
 SETTLEMENT, REVERSAL = "settlement", "reversal"
 AMOUNTS = ["policy_scope", "deductible", "basic", "major", "assistance", "oop"]
@@ -105,11 +105,13 @@ class SettlementService:
     def _compute(self, session: Session, values: dict[str, Any], held: Held,
                  explain: bool) -> tuple[OneSettled, Explanation | None]:
         """The kernel on the one claim (``engine.single``): the person-year's stored terms
-        (worked out now if the store has none) and opening accumulators, as a batch run
-        would give them."""
+        (none when the person has no resident enrolment in the region that year, as
+        ``person_year_terms`` would find; worked out now if the store has none) and opening
+        accumulators, as a batch run would give them."""
         person_id, year = values["person_id"], values["settle_date"].year
-        terms = (work_out_one(session, self.policy, self.key, person_id, year)
-                 if held.terms is None else Terms(*held.terms))
+        terms = (Terms(*held.terms) if held.terms is not None
+                 else NOT_ENROLLED if not enrolled_in(self.policy, held.enrolments)
+                 else work_out_one(session, self.policy, self.key, person_id, year))
         run = settle_one(self.policy, values, self._person(held, person_id, terms))
         explanation = None
         if explain:

@@ -64,6 +64,10 @@ class Terms:
                                     "benefit_start": pl.Date, "major_cap": pl.Int64})
 
 
+#: The terms of a person-year with no resident enrolment in the region: nothing to work out.
+NOT_ENROLLED = Terms(None, None)
+
+
 def policy_key(policy: Policy) -> str:
     """The region and a digest of the parameter files' text: terms of an edited policy are
     never taken for the new one's."""
@@ -102,6 +106,26 @@ def work_out(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
                           .alias("settled_before")))
 
 
+def load_kernels(policy: Policy, year: int) -> None:
+    """Work out a made-up person's terms for ``year`` in memory, nothing stored: the process
+    loads ``work_out``'s compiled kernels (0.1–0.3 s, holding the GIL, which stalls every
+    request of the process) now rather than on a clerk's claim."""
+    region = policy.region
+    persons = pl.DataFrame({"person_id": ["warm-up"], "id_number": [None], "sex": ["F"],
+                            "birth_date": [dt.date(1990, 1, 1)], "death_date": [None],
+                            "region": [region], "categories": [[]], "chronic": [[]]},
+                           schema=PERSONS.schema)
+    enrollments = pl.DataFrame({"person_id": ["warm-up"] * 2, "year": [year - 1, year],
+                                "region": [region] * 2, "scheme": ["resident"] * 2,
+                                "paid_date": [dt.date(year - 2, 12, 1), dt.date(year - 1, 12, 1)],
+                                "contribution_paid": [0, 0], "repaid_years": [0, 0],
+                                "employee_end_date": [None, None]}, schema=ENROLLMENTS.schema)
+    history = pl.DataFrame({"person_id": ["warm-up"], "year": [year - 1], "basic": [0],
+                            "major": [0]}, schema=_HISTORY)
+    work_out(policy, persons, enrollments, history, [year - 1],
+             pl.DataFrame({"person_id": ["warm-up"], "year": [year]}))
+
+
 def _store(conn: Connection, key: str, rows: pl.DataFrame) -> None:
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     for chunk in rows.iter_slices(CHUNK):
@@ -127,7 +151,7 @@ def work_out_one(session: Session, policy: Policy, key: str, person_id: str,
     wanted = pl.DataFrame({"person_id": [person_id], "year": [year]},
                           schema={"person_id": pl.String, "year": pl.Int32})
     if persons.height == 0:
-        return Terms(None, None)
+        return NOT_ENROLLED
     history = history_frame(session, person_id, year)  # a row for each settled year before
     row = work_out(policy, persons, enrollments, history, history["year"].to_list(), wanted)
     _store(conn, key, row)
@@ -204,4 +228,5 @@ def _history(conn: Connection, ids: Any, people: pl.DataFrame,
     return pl.concat([paid, marks])
 
 
-__all__ = ["Terms", "current", "policy_key", "refresh", "work_out", "work_out_one"]
+__all__ = ["NOT_ENROLLED", "Terms", "current", "load_kernels", "policy_key", "refresh",
+           "work_out", "work_out_one"]
