@@ -22,6 +22,7 @@ def settle(policy: Policy | str | Path, persons: pl.DataFrame | str | Path,
     Frames may be given as files (CSV, Parquet, JSON Lines), which are read and
     validated first. Options are those of ``yibao.engine.settlement.settle``.
     """
+    from yibao.engine.settlement import CLAIM_COLUMNS
     from yibao.engine.settlement import settle as run
     from yibao.io import (
         check_references,
@@ -35,7 +36,8 @@ def settle(policy: Policy | str | Path, persons: pl.DataFrame | str | Path,
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     files = (persons, enrollments, claims)
     if all(isinstance(f, str | Path) for f in files):
-        p, e, c = read_inputs(*files)  # type: ignore[arg-type]
+        # all checked; the claims' columns no settlement rule reads are let go at once
+        p, e, c = read_inputs(*files, claim_columns=CLAIM_COLUMNS)  # type: ignore[arg-type]
     else:
         p = read_persons(persons) if isinstance(persons, str | Path) else persons
         e = read_enrollments(enrollments) if isinstance(enrollments, str | Path) else enrollments

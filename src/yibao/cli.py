@@ -8,6 +8,7 @@ its list of problems on stderr and exit code 2; nothing is written on error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,11 +71,12 @@ def _show_raw(raw: object) -> str:
     return str(raw)
 
 
-def _inputs(persons: Path, enrollments: Path, claims: Path) -> tuple[Any, Any, Any]:
+def _inputs(persons: Path, enrollments: Path, claims: Path,
+            claim_columns: Sequence[str] | None = None) -> tuple[Any, Any, Any]:
     from yibao.io import check_references, read_inputs
 
     with phase("读取与校验 read and validate"):
-        p, e, c = read_inputs(persons, enrollments, claims)
+        p, e, c = read_inputs(persons, enrollments, claims, claim_columns)
         check_references(p, e, c, claims_name=str(claims), enrollments_name=str(enrollments))
     return p, e, c
 
@@ -85,13 +87,14 @@ def settle(policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt, claims: Fi
            out_path: OutOpt, history: HistoryOpt = None) -> None:
     """一站式结算: settle every claim (basic → major illness → assistance) and write results."""
     from yibao.engine.person_years import settle_claims
-    from yibao.engine.settlement import MONEY_COLUMNS
+    from yibao.engine.settlement import CLAIM_COLUMNS, MONEY_COLUMNS
     from yibao.io import write_frame
     from yibao.policy import load_policy
 
     pol = load_policy(policy)
     with job("settle", 4 if history else 3):
-        p, e, c = _inputs(persons, enrollments, claims)
+        # all checked, but the claims' columns no settlement rule reads are let go at once
+        p, e, c = _inputs(persons, enrollments, claims, CLAIM_COLUMNS)
         past = _history(history)
         with phase(f"结算 settle {c.height:,} claims"):
             run = settle_claims(pol, p, e, c, history=past)

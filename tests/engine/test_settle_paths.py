@@ -16,7 +16,9 @@ import polars as pl
 import pytest
 
 from yibao.engine import codes, kernel
-from yibao.engine.settlement import settle
+from yibao.engine.person_years import settle_claims
+from yibao.engine.settlement import CLAIM_COLUMNS, settle
+from yibao.engine.summary import summarise
 from yibao.engine.terms import policy_terms
 from yibao.errors import InputError
 from yibao.io import CLAIMS, ENROLLMENTS, PERSONS
@@ -170,3 +172,19 @@ def test_the_claims_amounts_are_left_alone(city: tuple[pl.DataFrame, ...]) -> No
     results = settle(load_policy("360400"), persons, enrollments, claims).results
     assert {c: claims[c].to_list() for c in amounts} == before
     assert results["oop"].to_list() != before["total"]  # the copies did change
+
+
+def test_the_settled_claim_columns_are_all_that_settling_reads(
+        city: tuple[pl.DataFrame, ...]) -> None:
+    """The CLI settles `claims.select(CLAIM_COLUMNS)`: the same figures as the whole frame."""
+    persons, enrollments, claims = city
+    policy = load_policy("360400")
+    kept = claims.select(CLAIM_COLUMNS)
+    assert kept.width < claims.width
+    for run in (settle, settle_claims):
+        whole, lean = run(policy, persons, enrollments, claims), run(policy, persons,
+                                                                     enrollments, kept)
+        assert lean.results.equals(whole.results)
+        assert lean.closing.equals(whole.closing)
+    assert summarise(kept, settle(policy, persons, enrollments, kept).results).equals(
+        summarise(claims, settle(policy, persons, enrollments, claims).results))

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from yibao.errors import InputError
-from yibao.io import read_claims, read_enrollments, read_persons
+from yibao.io import read_claims, read_enrollments, read_persons, write_frame
 
 # 11010519491231002X: Σ digit×weight over the first 17 digits is 167 (worked digit by digit:
 # 7+9+0+5+0+20+2+9+24+27+7+18+30+5+0+0+4), 167 mod 11 = 2, and "10X98765432"[2] = "X".
@@ -491,6 +491,49 @@ def test_parquet_types_and_rows(tmp_path: Path) -> None:
         (1234567, 10000, 100),
         (10000, 200, 100),
     ]
+
+
+def test_parquet_decimal_money_read_as_fen(tmp_path: Path) -> None:
+    """Decimal(18, 2) money (as write_frame writes it) arrives as its unscaled Int64 fen;
+    bad amounts are still quoted as the yuan the file holds."""
+    good = read_claims(write_csv(tmp_path / "c.csv", [CLAIM, {**CLAIM, "claim_id": "C2"}]))
+    write_frame(good, tmp_path / "c.parquet", ["total", "self_pay", "class_b_self_pay"])
+    assert read_claims(tmp_path / "c.parquet").equals(good)
+    bad = good.with_columns(total=pl.Series([-5, 10**17]))
+    write_frame(bad, tmp_path / "c.parquet", ["total", "self_pay", "class_b_self_pay"])
+    with pytest.raises(InputError) as exc:
+        read_claims(tmp_path / "c.parquet")
+    texts = [p.message for p in exc.value.problems if p.field == "total"]
+    assert [t.split(": ")[-1] for t in texts] == ["Decimal('-0.05')",
+                                                  "Decimal('1000000000000000.00')"]
+    assert problems(exc) >= {("NEGATIVE", "c.parquet:row 1", "total"),
+                             ("MONEY_TOO_LARGE", "c.parquet:row 2", "total")}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_claims_read_for_some_columns(tmp_path: Path, fmt: str) -> None:
+    """read_claims(columns=…) checks every column and reports exactly what the whole read
+    does, in the same order; it returns only those columns."""
+    from yibao.engine.settlement import CLAIM_COLUMNS
+
+    rows = [CLAIM, {**CLAIM, "claim_id": "C2", "total": "1.00"},
+            {**CLAIM, "claim_id": "C3", "visit_type": "chronic"}]
+    good = read_claims(write_csv(tmp_path / "g.csv", [CLAIM, {**CLAIM, "claim_id": "C2"}]))
+    write_frame(good, tmp_path / "g.parquet", ["total", "self_pay", "class_b_self_pay"])
+    path = tmp_path / f"g.{fmt}"
+    assert read_claims(path, CLAIM_COLUMNS).equals(read_claims(path).select(CLAIM_COLUMNS))
+    bad = pl.DataFrame([{**r, "diagnosis": "Q", "facility_id": " " * 70} for r in rows])
+    path = tmp_path / f"c.{fmt}"
+    if fmt == "csv":
+        write_csv(path, bad.rows(named=True))
+    else:
+        bad.write_parquet(path)
+    with pytest.raises(InputError) as whole:
+        read_claims(path)
+    with pytest.raises(InputError) as some:
+        read_claims(path, CLAIM_COLUMNS)
+    assert [str(p) for p in some.value.problems] == [str(p) for p in whole.value.problems]
+    assert {p.field for p in whole.value.problems} >= {"diagnosis", "facility_id", "self_pay"}
 
 
 def test_parquet_wrong_column_type(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import polars as pl
 from yibao.io.parse import as_text, blank, no_empties, nulls, require
 from yibao.io.report import Problems
 from yibao.io.schemas import Column
+from yibao.io.writers import yuan_decimal
 from yibao.money import MAX_FEN
 
 _MAX_YUAN = MAX_FEN // 100
@@ -49,12 +50,22 @@ def parse_money(s: pl.Series, col: Column, out: Problems) -> pl.Series:
     return fen.cast(pl.Int64, strict=False).alias(col.name)
 
 
-def _limits(fen: pl.Series, shown: pl.Series, col: Column, out: Problems) -> pl.Series:
+def parse_fen(fen: pl.Series, col: Column, out: Problems) -> pl.Series:
+    """Money already in fen (a Parquet Decimal(p ≤ 18, 2) read as its unscaled Int64, see
+    `sources.load`); bad values are quoted as the yuan decimals the file holds."""
+    require(fen, col, out)
+    return _limits(fen, None, col, out)
+
+
+def _limits(fen: pl.Series, shown: pl.Series | None, col: Column, out: Problems) -> pl.Series:
     """NEGATIVE and MONEY_TOO_LARGE on a fen column of exact integers (Int64 or Int128);
-    min and max first, so a clean column costs two reductions."""
+    min and max first, so a clean column costs two reductions. ``shown`` None: the fen are
+    quoted as Decimal(18, 2) yuan."""
     lo, hi = fen.min(), fen.max()
     if not (isinstance(lo, int) and lo < 0) and not (isinstance(hi, int) and hi > MAX_FEN):
         return fen
+    if shown is None:
+        shown = yuan_decimal(fen)
     negative = fen < 0
     large = fen > MAX_FEN
     out.rows("NEGATIVE", col.name, negative, "amount is negative", shown)

@@ -129,6 +129,14 @@ def _yuan_triple(value: object) -> str:
     return f"{self_pay} + {class_b} > {total} yuan"
 
 
+#: The columns each table's rules read (besides its unique key).
+RULE_COLUMNS: dict[str, frozenset[str]] = {
+    "persons": frozenset({"birth_date", "death_date", "id_number"}),
+    "enrollments": frozenset(),
+    "claims": frozenset({"visit_type", "chronic_disease", "maternity_kind", "total", "self_pay",
+                         "class_b_self_pay", "admit_date", "settle_date"}),
+    "results": frozenset(),
+}
 TABLE_RULES: dict[str, Callable[[pl.DataFrame, Problems], None]] = {
     "persons": persons,
     "enrollments": enrollments,

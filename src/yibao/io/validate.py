@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from yibao.io import rules
-from yibao.io.amounts import parse_money
+from yibao.io.amounts import parse_fen, parse_money
 from yibao.io.lists import parse_list
 from yibao.io.parse import (
     Parser,
@@ -68,7 +68,7 @@ PARSERS: dict[str, Parser] = {
 def check_header(source: Source, table: Table) -> None:
     """MISSING_COLUMN, UNKNOWN_COLUMN and DUPLICATE_COLUMN, raised at once."""
     out = Problems(source.label, source.locate)
-    names = source.frame.columns
+    names = list(source.columns) or source.frame.columns
     if names and not set(names) & set(table.names):
         out.file("MISSING_HEADER", f"line 1 names none of the columns of {table.name}")
         out.raise_if_any()
@@ -95,10 +95,10 @@ def _absent(col: Column, n: int) -> pl.Series:
     return pl.repeat(col.default, n, dtype=col.dtype, eager=True).alias(col.name)
 
 
-def _column(raw: pl.DataFrame, col: Column, out: Problems) -> pl.Series:
+def _column(raw: pl.DataFrame, col: Column, out: Problems, *, fen: bool = False) -> pl.Series:
     if col.name not in raw.columns:
         return _absent(col, raw.height)
-    value = PARSERS[col.kind](raw[col.name], col, out)
+    value = (parse_fen if fen else PARSERS[col.kind])(raw[col.name], col, out)
     if col.default is not None:
         value = value.fill_null(col.default)
     return value.cast(col.dtype).alias(col.name)
@@ -107,15 +107,34 @@ def _column(raw: pl.DataFrame, col: Column, out: Problems) -> pl.Series:
 Job = Callable[[Problems], Any]
 
 
-def _in_parallel(jobs: Sequence[Job], out: Problems) -> list[Any]:
-    """Run jobs on threads (Polars and NumPy release the GIL), each with its own collector;
-    problems are merged in job order, so the report does not depend on timing."""
-    forks = [out.fork() for _ in jobs]
+def _threads(jobs: Sequence[Job], forks: Sequence[Problems]) -> list[Any]:
+    """Run jobs on threads (Polars and NumPy release the GIL), each with its own collector."""
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), pl.thread_pool_size()))) as pool:
-        results = list(pool.map(lambda job, fork: job(fork), jobs, forks))
+        return list(pool.map(lambda job, fork: job(fork), jobs, forks))
+
+
+def _in_parallel(jobs: Sequence[Job], out: Problems) -> list[Any]:
+    """`_threads`, then the problems merged in job order, so the report does not depend on
+    timing."""
+    forks = [out.fork() for _ in jobs]
+    results = _threads(jobs, forks)
     for fork in forks:
         out.merge(fork)
     return results
+
+
+def check_columns(source: Source, table: Table, names: Sequence[str]) -> dict[str, Problems]:
+    """The problems `validate` would find in columns ``names`` (their own values only), by
+    column, the typed values let go: a reader returning some columns checks the others
+    first, then hands these to `validate(..., checked=)`, which reports them in their place."""
+    cols = [table.column(n) for n in names]
+    forks = [Problems(source.label, source.locate) for _ in cols]
+    _threads([partial(_column, source.frame, c, fen=c.name in source.fen) for c in cols], forks)
+    return dict(zip(names, forks, strict=True))
+
+
+def _merge(problems: Problems, out: Problems) -> None:
+    out.merge(problems)
 
 
 def _early_key_check(raw: pl.DataFrame, table: Table) -> Job | None:
@@ -133,17 +152,26 @@ def _early_key_check(raw: pl.DataFrame, table: Table) -> Job | None:
     return lambda _out: rules.maybe_duplicated(raw.select(key))
 
 
-def validate(source: Source, table: Table) -> pl.DataFrame:
-    """The typed frame of ``table`` from ``source``, or an InputError listing every problem."""
+def validate(source: Source, table: Table,
+             checked: dict[str, Problems] | None = None) -> pl.DataFrame:
+    """The typed frame of ``table`` from ``source``, or an InputError listing every problem.
+
+    ``checked``: columns `check_columns` has checked, left out of the frame (and of
+    ``source``); their problems are reported where theirs would be.
+    """
     check_header(source, table)
     raw = source.frame
     out = Problems(source.label, source.locate)
-    jobs: list[Job] = [partial(_column, raw, col) for col in table.columns]
+    done = checked or {}
+    jobs: list[Job] = [partial(_merge, done[col.name]) if col.name in done
+                       else partial(_column, raw, col, fen=col.name in source.fen)
+                       for col in table.columns]
     early = _early_key_check(raw, table)
     # the longest job first, so that it overlaps the others
     results = _in_parallel([early, *jobs] if early else jobs, out)
     maybe = results.pop(0) if early else None
-    frame = pl.DataFrame(results)
+    frame = pl.DataFrame([r for c, r in zip(table.columns, results, strict=True)
+                          if c.name not in done])
     table_rules = rules.TABLE_RULES[table.name]
     _in_parallel(
         [partial(rules.unique_key, frame, table.name, maybe=maybe), partial(table_rules, frame)],
