@@ -174,10 +174,11 @@ def worker_yibao(d: Path, region: str, policy_spec: str, profile: bool) -> dict[
         policy = load_policy(policy_spec)
     with ph("read: persons, enrollments, claims"):
         # persons and enrolments on a second thread while the claims decode, as the CLI does
-        # every column checked, those no settlement rule reads let go at once, as the CLI does
+        # every column checked, those no settlement rule reads let go at once and the
+        # low-cardinality text ones held as codes, as the CLI does
         persons, enrollments, claims = read_inputs(
             d / "persons.parquet", d / "enrollments.parquet", d / "claims.parquet",
-            CLAIM_COLUMNS)
+            CLAIM_COLUMNS, claim_codes=True)
     with ph("read: check_references"):
         check_references(persons, enrollments, claims)
     with ph("settle"):

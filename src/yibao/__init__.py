@@ -36,8 +36,10 @@ def settle(policy: Policy | str | Path, persons: pl.DataFrame | str | Path,
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     files = (persons, enrollments, claims)
     if all(isinstance(f, str | Path) for f in files):
-        # all checked; the claims' columns no settlement rule reads are let go at once
-        p, e, c = read_inputs(*files, claim_columns=CLAIM_COLUMNS)  # type: ignore[arg-type]
+        # all checked; the claims' columns no settlement rule reads are let go at once, and
+        # visit_type, chronic_disease and maternity_kind are held as codes (Enums)
+        p, e, c = read_inputs(*files, claim_columns=CLAIM_COLUMNS,  # type: ignore[arg-type]
+                              claim_codes=True)
     else:
         p = read_persons(persons) if isinstance(persons, str | Path) else persons
         e = read_enrollments(enrollments) if isinstance(enrollments, str | Path) else enrollments

@@ -72,11 +72,13 @@ def _show_raw(raw: object) -> str:
 
 
 def _inputs(persons: Path, enrollments: Path, claims: Path,
-            claim_columns: Sequence[str] | None = None) -> tuple[Any, Any, Any]:
+            claim_columns: Sequence[str] | None = None,
+            claim_codes: bool = False) -> tuple[Any, Any, Any]:
     from yibao.io import check_references, read_inputs
 
     with phase("读取与校验 read and validate"):
-        p, e, c = read_inputs(persons, enrollments, claims, claim_columns)
+        p, e, c = read_inputs(persons, enrollments, claims, claim_columns,
+                              claim_codes=claim_codes)
         check_references(p, e, c, claims_name=str(claims), enrollments_name=str(enrollments))
     return p, e, c
 
@@ -94,7 +96,8 @@ def settle(policy: PolicyOpt, persons: FileOpt, enrollments: FileOpt, claims: Fi
     pol = load_policy(policy)
     with job("settle", 4 if history else 3):
         # all checked, but the claims' columns no settlement rule reads are let go at once
-        p, e, c = _inputs(persons, enrollments, claims, CLAIM_COLUMNS)
+        # and visit_type, chronic_disease, maternity_kind are held as codes (Enums)
+        p, e, c = _inputs(persons, enrollments, claims, CLAIM_COLUMNS, claim_codes=True)
         past = _history(history)
         with phase(f"结算 settle {c.height:,} claims"):
             run = settle_claims(pol, p, e, c, history=past)

@@ -181,10 +181,35 @@ def test_the_settled_claim_columns_are_all_that_settling_reads(
     policy = load_policy("360400")
     kept = claims.select(CLAIM_COLUMNS)
     assert kept.width < claims.width
+    _same_settlements(policy, persons, enrollments, claims, kept)
+
+
+def _same_settlements(policy: Policy, persons: pl.DataFrame, enrollments: pl.DataFrame,
+                      claims: pl.DataFrame, other: pl.DataFrame) -> None:
+    """settle and settle_claims give ``other`` the results, closing and summary of
+    ``claims``."""
     for run in (settle, settle_claims):
-        whole, lean = run(policy, persons, enrollments, claims), run(policy, persons,
-                                                                     enrollments, kept)
-        assert lean.results.equals(whole.results)
-        assert lean.closing.equals(whole.closing)
-    assert summarise(kept, settle(policy, persons, enrollments, kept).results).equals(
+        first, second = (run(policy, persons, enrollments, c) for c in (claims, other))
+        assert second.results.equals(first.results)
+        assert second.closing.equals(first.closing)
+    assert summarise(other, settle(policy, persons, enrollments, other).results).equals(
         summarise(claims, settle(policy, persons, enrollments, claims).results))
+
+
+def test_claim_codes_settle_as_their_text(city: tuple[pl.DataFrame, ...]) -> None:
+    """A batch read holds visit_type, chronic_disease and maternity_kind as Enums
+    (`read_claims(codes=True)`), whose categories need not be the policy's: the same figures,
+    closing accumulators and summary as the text."""
+    from yibao.io.readers import CODE_COLUMNS
+
+    persons, enrollments, claims = city
+    policy = load_policy("360400")
+    kept = claims.select(CLAIM_COLUMNS)
+
+    def enum(name: str) -> pl.Expr:
+        values = kept[name].drop_nulls().unique().to_list()
+        return pl.col(name).cast(pl.Enum(sorted({*values, "ZZ-not-a-policy-value"})))
+
+    coded = kept.with_columns(enum(c) for c in CODE_COLUMNS)
+    assert isinstance(coded.schema["chronic_disease"], pl.Enum)
+    _same_settlements(policy, persons, enrollments, kept, coded)

@@ -510,6 +510,14 @@ def test_parquet_decimal_money_read_as_fen(tmp_path: Path) -> None:
                              ("MONEY_TOO_LARGE", "c.parquet:row 2", "total")}
 
 
+def _write_as(path: Path, frame: pl.DataFrame) -> Path:
+    """``frame`` as CSV or (Polars' own) Parquet, by the extension."""
+    if path.suffix == ".csv":
+        return write_csv(path, frame.rows(named=True))
+    frame.write_parquet(path)
+    return path
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_claims_read_for_some_columns(tmp_path: Path, fmt: str) -> None:
     """read_claims(columns=…) checks every column and reports exactly what the whole read
@@ -523,17 +531,45 @@ def test_claims_read_for_some_columns(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"g.{fmt}"
     assert read_claims(path, CLAIM_COLUMNS).equals(read_claims(path).select(CLAIM_COLUMNS))
     bad = pl.DataFrame([{**r, "diagnosis": "Q", "facility_id": " " * 70} for r in rows])
-    path = tmp_path / f"c.{fmt}"
-    if fmt == "csv":
-        write_csv(path, bad.rows(named=True))
-    else:
-        bad.write_parquet(path)
+    path = _write_as(tmp_path / f"c.{fmt}", bad)
     with pytest.raises(InputError) as whole:
         read_claims(path)
     with pytest.raises(InputError) as some:
         read_claims(path, CLAIM_COLUMNS)
     assert [str(p) for p in some.value.problems] == [str(p) for p in whole.value.problems]
     assert {p.field for p in whole.value.problems} >= {"diagnosis", "facility_id", "self_pay"}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_claims_read_as_codes(tmp_path: Path, fmt: str) -> None:
+    """read_claims(codes=True) gives visit_type, chronic_disease and maternity_kind as Enums
+    of their values, sorted, with the same values; the problems reported are the same."""
+    from yibao.engine.settlement import CLAIM_COLUMNS
+    from yibao.io.readers import CODE_COLUMNS
+
+    rows = [CLAIM, {**CLAIM, "claim_id": "C2", "visit_type": "chronic",
+                    "chronic_disease": "M2"},
+            {**CLAIM, "claim_id": "C3", "visit_type": "chronic", "chronic_disease": "M1"}]
+    good = read_claims(write_csv(tmp_path / "g.csv", rows))
+    write_frame(good, tmp_path / "g.parquet", ["total", "self_pay", "class_b_self_pay"])
+    path = tmp_path / f"g.{fmt}"
+    for columns in (None, CLAIM_COLUMNS):
+        text = read_claims(path, columns)
+        coded = read_claims(path, columns, codes=True)
+        for name in CODE_COLUMNS:
+            dtype = coded.schema[name]
+            assert isinstance(dtype, pl.Enum)
+            assert dtype.categories.to_list() == sorted(dtype.categories.to_list())
+        assert coded.with_columns(pl.col(CODE_COLUMNS).cast(pl.String)).equals(text)
+    assert coded.schema["chronic_disease"] == pl.Enum(["M1", "M2"])
+    bad = pl.DataFrame([{**r, "visit_type": "x", "diagnosis": "Q"} for r in rows])
+    path = _write_as(tmp_path / f"c.{fmt}", bad)
+    with pytest.raises(InputError) as text_read:
+        read_claims(path, CLAIM_COLUMNS)
+    with pytest.raises(InputError) as coded_read:
+        read_claims(path, CLAIM_COLUMNS, codes=True)
+    assert [str(p) for p in coded_read.value.problems] == [
+        str(p) for p in text_read.value.problems]
 
 
 def test_parquet_wrong_column_type(tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """Claims' text fields as the small integer codes the settlement kernel reads.
 
 ``visit_type``, ``chronic_disease`` and ``maternity_kind`` arrive as text (``yibao.io``
-readers) or as Polars categoricals; the kernel wants an index into its term tables. A cast to
-``pl.Enum`` of the known values and its physical codes does that in one hashed pass (measured
-3–4× faster than ``replace_strict`` over 10 M strings), and the reason codes go back to text
-through a gather of five Arrow string views rather than 20 M Python objects.
+readers), as Enums (a batch read, ``read_claims(..., codes=True)``) or as Polars
+categoricals; the kernel wants an index into its term tables. For text, a cast to ``pl.Enum``
+of the known values and its physical codes does that in one hashed pass (measured 3–4×
+faster than ``replace_strict`` over 10 M strings); an Enum's few categories are looked up
+instead and its codes mapped through that table; and the reason codes go back to text
+through a Polars gather of the five names rather than 20 M Python objects.
 """
 
 from __future__ import annotations
@@ -30,9 +32,24 @@ def text_codes(values: pl.Series, known: Sequence[str]) -> np.ndarray:
     if values.len() <= SMALL_INPUT:  # a dict beats a Polars cast
         index = {v: i for i, v in enumerate(known)}
         return np.array([index.get(v, -1) for v in values.cast(pl.String).to_list()], np.int16)
+    if isinstance(values.dtype, pl.Enum):
+        return _enum_codes(values, values.dtype, known)
     text = values if values.dtype == pl.String else values.cast(pl.String)
     codes = text.cast(pl.Enum(list(known)), strict=False).to_physical()
     return codes.cast(pl.Int16).fill_null(-1).to_numpy()
+
+
+def _enum_codes(values: pl.Series, dtype: pl.Enum, known: Sequence[str]) -> np.ndarray:
+    """`text_codes` of an Enum column (a batch read's, ``read_claims(..., codes=True)``): its
+    few categories are looked up in ``known`` and each value's physical code indexes that
+    table, so no text is made."""
+    index = {v: i for i, v in enumerate(known)}
+    table = np.array([index.get(c, -1) for c in dtype.categories.to_list()] or [-1], np.int16)
+    physical = values.to_physical()
+    codes: np.ndarray = table[physical.fill_null(0).to_numpy()]
+    if physical.null_count():
+        codes[physical.is_null().to_numpy()] = -1
+    return codes
 
 
 def strict_codes(values: pl.Series, known: Sequence[str], claim_ids: pl.Series,
@@ -65,25 +82,14 @@ def small_ints(values: pl.Series, lo: int, hi: int, claim_ids: pl.Series,
     return values.cast(pl.Int8).to_numpy()
 
 
-def _view(text: str, offset: int) -> np.ndarray:
-    """The 16-byte Arrow string view of ``text``: length, then the bytes inline (≤ 12) or a
-    4-byte prefix, buffer 0 and the offset of the bytes in it."""
-    raw = text.encode()
-    view = np.zeros(16, np.uint8)
-    view[:4] = np.frombuffer(np.int32(len(raw)).tobytes(), np.uint8)
-    if len(raw) <= 12:
-        view[4:4 + len(raw)] = np.frombuffer(raw, np.uint8)
-    else:
-        view[4:8] = np.frombuffer(raw[:4], np.uint8)
-        view[12:16] = np.frombuffer(np.int32(offset).tobytes(), np.uint8)
-    return view
-
-
 def code_text(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
-    """An Arrow string-view array holding ``names[code]`` for each of ``codes`` (all in
-    range)."""
-    offsets = np.cumsum([0, *(len(t.encode()) for t in names)])
-    table = np.stack([_view(t, int(offsets[i])) for i, t in enumerate(names)])
-    views = np.take(table.view(np.complex128).ravel(), codes)  # one 16-byte item per code
-    data = pa.py_buffer("".join(names).encode())
-    return pa.Array.from_buffers(pa.string_view(), codes.size, [None, pa.py_buffer(views), data])
+    """An Arrow string-view array holding ``names[code]`` for each of ``codes`` (all in range,
+    ≥ 0). A batch's is gathered by Polars from the few names: its 16-byte views (320 MB at 20 M
+    claims) then land in memory Polars' allocator has just freed (the person lookups' hashes,
+    the batch read's text), where a NumPy gather faulted in fresh pages (0.05–1.9 s at 20 M,
+    by how the VM felt)."""
+    if codes.size <= SMALL_INPUT:
+        return pa.array([names[int(c)] for c in codes], pa.string_view())
+    index = pl.Series(codes.view(np.uint8) if codes.dtype == np.int8 else codes)
+    text = pl.Series(list(names), dtype=pl.String).gather(index.cast(pl.UInt32))
+    return text.to_arrow(compat_level=pl.CompatLevel.newest())

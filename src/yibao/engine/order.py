@@ -151,40 +151,55 @@ def _raise_unknown(wanted: pl.Series, found: np.ndarray, record: str) -> None:
 
 
 @njit(cache=True)
-def _radix_argsort(key: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stable LSD radix argsort of non-negative integer keys below 2**bits.
+def _packed_keys(person_row: np.ndarray, day: np.ndarray, day0: int, day_bits: int,
+                 key: np.ndarray, counts: np.ndarray) -> None:
+    """``key[i]`` = person_row[i] << day_bits | (day[i] - day0), in one pass that also counts
+    each radix pass's digits (``counts[p, d]``), so the sort reads the keys once less per pass
+    and no int64 intermediate column is made."""
+    mask = (1 << RADIX_BITS) - 1
+    for i in range(person_row.shape[0]):
+        k = (person_row[i] << day_bits) | (day[i] - day0)
+        key[i] = k
+        for p in range(counts.shape[0]):
+            counts[p, (k >> (p * RADIX_BITS)) & mask] += 1
 
-    Keys travel with the permutation so every pass reads sequentially; returns
-    the permutation and the sorted keys, both of the keys' dtype (int32 keys halve
-    the memory traffic of every pass).
+
+@njit(cache=True)
+def _radix_argsort(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stable LSD radix argsort of non-negative integer keys, one pass per row of ``counts``
+    (each pass's digit counts, `_packed_keys`); sorts ``keys`` and its scratch column in turn.
+
+    Keys travel with the permutation so every pass reads sequentially; returns the
+    permutation and the sorted keys, both of the keys' dtype (int32 keys halve the memory
+    traffic of every pass).
     """
-    n = key.shape[0]
-    keys = key.copy()
-    order = np.empty(n, dtype=key.dtype)
-    for i in range(n):
-        order[i] = i
+    n = keys.shape[0]
+    order = np.empty(n, dtype=keys.dtype)
     order_b, keys_b = np.empty_like(order), np.empty_like(keys)
-    radix = RADIX_BITS
-    mask = (1 << radix) - 1
-    shift = 0
-    while shift < bits:
-        count = np.zeros(1 << radix, dtype=np.int64)
-        for i in range(n):
-            count[(keys[i] >> shift) & mask] += 1
+    mask = (1 << RADIX_BITS) - 1
+    for p in range(counts.shape[0]):
+        start = np.empty(1 << RADIX_BITS, dtype=np.int64)
         total = 0
-        for b in range(1 << radix):
-            c = count[b]
-            count[b] = total
-            total += c
-        for i in range(n):
-            d = (keys[i] >> shift) & mask
-            j = count[d]
-            keys_b[j] = keys[i]
-            order_b[j] = order[i]
-            count[d] = j + 1
+        for b in range(1 << RADIX_BITS):
+            start[b] = total
+            total += counts[p, b]
+        shift = p * RADIX_BITS
+        if p == 0:  # the first pass's permutation is the identity: not read
+            for i in range(n):
+                d = (keys[i] >> shift) & mask
+                j = start[d]
+                keys_b[j] = keys[i]
+                order_b[j] = i
+                start[d] = j + 1
+        else:
+            for i in range(n):
+                d = (keys[i] >> shift) & mask
+                j = start[d]
+                keys_b[j] = keys[i]
+                order_b[j] = order[i]
+                start[d] = j + 1
         keys, keys_b = keys_b, keys
         order, order_b = order_b, order
-        shift += radix
     return order, keys
 
 
@@ -207,11 +222,12 @@ def sorted_claims(person_row: np.ndarray, day: np.ndarray, claim_ids: pl.Series)
         return SortedClaims(np.zeros(0, np.int64), np.zeros(0, np.int64), 1, 0)
     day0 = int(day.min())
     day_bits = max(1, (int(day.max()) - day0 + 1).bit_length())
-    key = (person_row.astype(np.int64) << day_bits) | (day.astype(np.int64) - day0)
-    bits = max(1, int(key.max()).bit_length())
-    if bits < 31 and key.size < 2**31:
-        key = key.astype(np.int32)
-    order, sorted_key = _radix_argsort(key, bits)
+    bits = max(1, ((int(person_row.max()) << day_bits) | ((1 << day_bits) - 1)).bit_length())
+    small = bits < 31 and person_row.size < 2**31
+    key = np.empty(person_row.size, np.int32 if small else np.int64)
+    counts = np.zeros((-(-bits // RADIX_BITS), 1 << RADIX_BITS), np.int64)
+    _packed_keys(person_row.astype(np.int64, copy=False), day, day0, day_bits, key, counts)
+    order, sorted_key = _radix_argsort(key, counts)
     return SortedClaims(_order_ties(order, sorted_key, claim_ids), sorted_key, day_bits, day0)
 
 

@@ -14,7 +14,7 @@ def summarise(claims: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
         pl.len().alias("claims"),
         pl.col("covered").sum().alias("covered"),
         *[pl.col(c).sum() for c in PAYERS],
-    ).sort("visit_type")
+    ).with_columns(pl.col("visit_type").cast(pl.String)).sort("visit_type")
     total = by_visit.select(
         pl.lit("合计 total").alias("visit_type"),
         *[pl.col(c).sum() for c in ["claims", "covered", *PAYERS]],

